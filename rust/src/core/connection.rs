@@ -1,0 +1,438 @@
+//! One WebSocket connection, without IO: bytes in through `read_from`, bytes out through
+//! `write_to`, time in through `tick(now)`. The driver lends it a transport on every poll.
+//!
+//! It owns the ready state, the handshake, both queues, the close handshake and the heartbeat.
+//! It never blocks, reads no clock and touches no socket, so every rule here is unit-tested with
+//! in-memory streams and virtual time.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+
+use super::close::{self, LocalClose, RemoteClose};
+use super::config::{InboundLimits, OutboundLimits, Timeouts};
+use super::error::{Phase, WsError};
+use super::frame::{self, random_mask};
+use super::handshake::client::ClientHandshake;
+use super::heartbeat::{Beat, Heartbeat};
+use super::inbox::{Inbox, Packet};
+use super::outbound::Outbound;
+use super::reader::{Incoming, MessageReader, ReadError};
+use super::read_buffer::ReadBuffer;
+use super::state::{ReadyState, Role};
+
+/// The upgrade still to be completed.
+#[derive(Debug)]
+enum Handshake {
+    Client(ClientHandshake),
+}
+
+/// A WebSocket connection's whole state.
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    state: ReadyState,
+    handshake: Option<Handshake>,
+    rx: ReadBuffer,
+    reader: MessageReader,
+    tx: Outbound,
+    inbox: Inbox,
+    /// Limits to apply when the handshake completes, and the ones in force since.
+    inbound_next: InboundLimits,
+    inbound: InboundLimits,
+    outbound: OutboundLimits,
+    timeouts: Timeouts,
+    deadline: Option<(Phase, Instant)>,
+    heartbeat: Heartbeat,
+    close_sent: bool,
+    close_received: bool,
+    /// We sent a close because the remote broke the protocol: finish once it is written.
+    failing: bool,
+    close_code: i32,
+    close_reason: String,
+    protocol: String,
+    cause: Option<WsError>,
+}
+
+impl Connection {
+    /// A client connection whose upgrade request is already queued. It stays CONNECTING until
+    /// the transport is up (`transport_ready`) and the response has been read.
+    pub fn client(handshake: ClientHandshake, request: Vec<u8>, timeouts: Timeouts) -> Self {
+        let mut conn = Connection::new(Role::Client, timeouts);
+        conn.handshake = Some(Handshake::Client(handshake));
+        conn.tx.push_raw(request);
+        conn
+    }
+
+    fn new(role: Role, timeouts: Timeouts) -> Self {
+        Connection {
+            role,
+            state: ReadyState::Connecting,
+            handshake: None,
+            rx: ReadBuffer::default(),
+            reader: MessageReader::new(role, InboundLimits::default().max_message),
+            tx: Outbound::default(),
+            inbox: Inbox::default(),
+            inbound_next: InboundLimits::default(),
+            inbound: InboundLimits::default(),
+            outbound: OutboundLimits::default(),
+            timeouts,
+            deadline: None,
+            heartbeat: Heartbeat::default(),
+            close_sent: false,
+            close_received: false,
+            failing: false,
+            close_code: -1,
+            close_reason: String::new(),
+            protocol: String::new(),
+            cause: None,
+        }
+    }
+
+    // ---- settings -------------------------------------------------------------------------
+
+    /// Inbound limits, applied when the handshake completes (changing them while open has no
+    /// effect on this connection, as in the engine).
+    pub fn set_inbound_limits(&mut self, limits: InboundLimits) {
+        self.inbound_next = limits;
+    }
+
+    /// Outbound limits, used from the next send.
+    pub fn set_outbound_limits(&mut self, limits: OutboundLimits) {
+        self.outbound = limits;
+    }
+
+    /// Heartbeat interval (`None`/zero = off), used from the next tick.
+    pub fn set_heartbeat(&mut self, interval: Option<Duration>) {
+        self.heartbeat.set_interval(interval);
+    }
+
+    // ---- state ----------------------------------------------------------------------------
+
+    pub fn state(&self) -> ReadyState {
+        self.state
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The close code the remote sent (0 for a close frame without one), or the code we closed
+    /// with after a protocol error; -1 when no close frame was received.
+    pub fn close_code(&self) -> i32 {
+        self.close_code
+    }
+
+    pub fn close_reason(&self) -> &str {
+        &self.close_reason
+    }
+
+    pub fn selected_protocol(&self) -> &str {
+        &self.protocol
+    }
+
+    /// Why the connection failed or ended abnormally, if it did.
+    pub fn cause(&self) -> Option<&WsError> {
+        self.cause.as_ref()
+    }
+
+    /// Payload bytes of messages not yet fully written; 0 unless open (as the engine reports).
+    pub fn buffered_amount(&self) -> usize {
+        if self.state == ReadyState::Open {
+            self.tx.buffered_amount()
+        } else {
+            0
+        }
+    }
+
+    /// Unread messages, in any state.
+    pub fn packet_count(&self) -> usize {
+        self.inbox.len()
+    }
+
+    pub fn pop_packet(&mut self) -> Option<Packet> {
+        self.inbox.pop()
+    }
+
+    // ---- IO -------------------------------------------------------------------------------
+
+    /// The transport is connected: the handshake deadline starts now.
+    pub fn transport_ready(&mut self, now: Instant) {
+        if self.state == ReadyState::Connecting {
+            self.deadline = Some((Phase::Handshake, now + self.timeouts.handshake));
+        }
+    }
+
+    /// Whether the connection can take more bytes now (false while unread messages are
+    /// piling up: the remote is then held back by TCP flow control, nothing is dropped).
+    pub fn wants_read(&self) -> bool {
+        match self.state {
+            ReadyState::Connecting => self.handshake.is_some(),
+            ReadyState::Open | ReadyState::Closing => !self.close_received && !self.failing && !self.inbox_full(),
+            ReadyState::Closed => false,
+        }
+    }
+
+    fn inbox_full(&self) -> bool {
+        self.inbox.len() >= self.inbound.max_packets.max(1)
+            || self.inbox.bytes() >= self.inbound.max_message.max(ReadBuffer::CHUNK)
+    }
+
+    pub fn wants_write(&self) -> bool {
+        !self.tx.is_empty() && self.state != ReadyState::Closed
+    }
+
+    /// Reads once from `r` into the read buffer; `Ok(0)` is end of stream.
+    pub fn read_from(&mut self, r: &mut dyn Read) -> io::Result<usize> {
+        self.rx.read_from(r)
+    }
+
+    /// Writes queued bytes until `w` would block; then applies any state change that follows
+    /// (a flushed close frame).
+    pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<usize> {
+        let n = self.tx.write_to(w)?;
+        self.finish_if_done();
+        Ok(n)
+    }
+
+    /// Handles what has been read: the handshake response, then frames, as far as the inbox
+    /// allows.
+    pub fn process(&mut self, now: Instant) {
+        loop {
+            match self.state {
+                ReadyState::Connecting => {
+                    if !self.process_handshake(now) {
+                        return;
+                    }
+                }
+                ReadyState::Open | ReadyState::Closing => {
+                    if !self.wants_read() || self.rx.is_empty() {
+                        return;
+                    }
+                    match self.reader.read(self.rx.data_mut()) {
+                        Ok((used, event)) => {
+                            self.rx.consume(used);
+                            match event {
+                                Some(event) => self.on_incoming(event, now),
+                                None => return,
+                            }
+                        }
+                        Err(e) => return self.on_read_error(e, now),
+                    }
+                }
+                ReadyState::Closed => return,
+            }
+        }
+    }
+
+    /// Returns true when the connection opened and processing should go on.
+    fn process_handshake(&mut self, now: Instant) -> bool {
+        let Some(Handshake::Client(hs)) = &self.handshake else { return false };
+        match hs.read_response(self.rx.data_mut()) {
+            Ok(None) => false,
+            Ok(Some(accepted)) => {
+                self.rx.consume(accepted.head_len);
+                self.open(accepted.protocol, now);
+                true
+            }
+            Err(e) => {
+                self.fail(e);
+                false
+            }
+        }
+    }
+
+    fn open(&mut self, protocol: String, now: Instant) {
+        self.handshake = None;
+        self.state = ReadyState::Open;
+        self.protocol = protocol;
+        self.inbound = self.inbound_next;
+        self.reader.set_max_message(self.inbound.max_message);
+        self.deadline = None;
+        self.heartbeat.start(now);
+    }
+
+    /// The remote closed the stream.
+    pub fn on_eof(&mut self) {
+        let why = match self.state {
+            ReadyState::Connecting => WsError::Handshake("the server closed the connection during the handshake".into()),
+            _ => WsError::ConnectionLost("the remote closed the TCP connection without a closing handshake".into()),
+        };
+        self.fail(why);
+    }
+
+    /// The transport failed.
+    pub fn on_io_error(&mut self, error: &io::Error) {
+        let why = match self.state {
+            ReadyState::Connecting => WsError::Handshake(format!("transport error: {error}")),
+            _ => WsError::ConnectionLost(error.to_string()),
+        };
+        self.fail(why);
+    }
+
+    /// Deadlines and the heartbeat.
+    pub fn tick(&mut self, now: Instant) {
+        if let Some((phase, at)) = self.deadline {
+            if now >= at {
+                return self.fail(WsError::Timeout(phase));
+            }
+        }
+        if self.state != ReadyState::Open {
+            return;
+        }
+        match self.heartbeat.tick(now) {
+            Beat::Idle => {}
+            Beat::SendPing => self.queue_control(Control::Ping, &[]),
+            Beat::TimedOut => self.fail(WsError::Timeout(Phase::Heartbeat)),
+        }
+    }
+
+    // ---- API ------------------------------------------------------------------------------
+
+    /// Queues one message. The caller writes it out right after (`write_to`).
+    pub fn send(&mut self, payload: &[u8], text: bool) -> Result<(), WsError> {
+        if self.state != ReadyState::Open {
+            return Err(WsError::NotOpen);
+        }
+        let limits = self.outbound;
+        if self.tx.frame_count() >= limits.max_frames {
+            return Err(WsError::TooManyQueued { limit: limits.max_frames });
+        }
+        if let Some(limit) = limits.max_bytes {
+            let queued = self.tx.buffered_amount();
+            if queued.saturating_add(payload.len()) > limit {
+                return Err(WsError::OutboundFull { queued, size: payload.len(), limit });
+            }
+        }
+        let opcode = OpCode::Data(if text { Data::Text } else { Data::Binary });
+        let mut bytes = Vec::new();
+        frame::encode(&mut bytes, opcode, payload, self.mask());
+        self.tx.push_data(bytes, payload.len());
+        Ok(())
+    }
+
+    /// `close(code, reason)` as the engine defines it: a negative code drops the connection at
+    /// once; otherwise a close frame is queued (or the connection is dropped while connecting).
+    /// Returns whether the reason had to be shortened to fit a close frame.
+    pub fn close(&mut self, code: i32, reason: &str, now: Instant) -> Result<bool, WsError> {
+        if code < 0 {
+            self.to_closed();
+            return Ok(false);
+        }
+        match self.state {
+            ReadyState::Connecting => {
+                self.to_closed();
+                Ok(false)
+            }
+            ReadyState::Closing | ReadyState::Closed => Ok(false),
+            ReadyState::Open => {
+                let local = close::local_close(code, reason).map_err(WsError::InvalidArgument)?;
+                let truncated = matches!(local, LocalClose::Status { truncated: true, .. });
+                self.queue_close(&local);
+                self.state = ReadyState::Closing;
+                self.deadline = Some((Phase::Closing, now + self.timeouts.closing));
+                Ok(truncated)
+            }
+        }
+    }
+
+    // ---- internals ------------------------------------------------------------------------
+
+    fn mask(&self) -> Option<[u8; 4]> {
+        (self.role == Role::Client).then(random_mask)
+    }
+
+    fn queue_control(&mut self, control: Control, payload: &[u8]) {
+        let mut bytes = Vec::new();
+        frame::encode(&mut bytes, OpCode::Control(control), payload, self.mask());
+        self.tx.push_control(bytes);
+    }
+
+    fn queue_close(&mut self, close: &LocalClose) {
+        let mut bytes = Vec::new();
+        let payload = close::encode_payload(close);
+        frame::encode(&mut bytes, OpCode::Control(Control::Close), &payload, self.mask());
+        self.tx.push_close(bytes);
+        self.close_sent = true;
+    }
+
+    fn on_incoming(&mut self, event: Incoming, now: Instant) {
+        match event {
+            Incoming::Message { data, text } => self.inbox.push(Packet { data, text }),
+            Incoming::Ping(payload) => {
+                if !self.close_sent {
+                    self.queue_control(Control::Pong, &payload);
+                }
+            }
+            Incoming::Pong(_) => self.heartbeat.on_pong(),
+            Incoming::Close(remote) => self.on_remote_close(remote, now),
+        }
+    }
+
+    fn on_remote_close(&mut self, remote: RemoteClose, now: Instant) {
+        self.close_received = true;
+        self.close_code = i32::from(remote.code);
+        self.close_reason = remote.reason;
+        if !self.close_sent {
+            // Echo the remote's status, as the engine does.
+            let echo = match remote.code {
+                0 => LocalClose::Empty,
+                code => LocalClose::Status { code, reason: self.close_reason.clone(), truncated: false },
+            };
+            self.queue_close(&echo);
+            self.state = ReadyState::Closing;
+            self.deadline = Some((Phase::Closing, now + self.timeouts.closing));
+        }
+        self.finish_if_done();
+    }
+
+    fn on_read_error(&mut self, error: ReadError, now: Instant) {
+        let (code, cause) = match error {
+            ReadError::Protocol { code, detail } => (code, WsError::Protocol { code, detail }),
+            ReadError::TooBig { size, limit } => (close::code::MESSAGE_TOO_BIG, WsError::MessageTooBig { size, limit }),
+        };
+        if self.close_sent {
+            // We are already closing; the remote only made it worse.
+            return self.fail(cause);
+        }
+        let reason = close::reason_for(code);
+        self.queue_close(&LocalClose::Status { code, reason: reason.into(), truncated: false });
+        self.close_code = i32::from(code);
+        self.close_reason = reason.into();
+        self.cause = Some(cause);
+        self.failing = true;
+        self.state = ReadyState::Closing;
+        self.deadline = Some((Phase::Closing, now + self.timeouts.closing));
+    }
+
+    /// CLOSED once our close frame is written and either the remote's arrived or we are
+    /// failing the connection.
+    fn finish_if_done(&mut self) {
+        let active = matches!(self.state, ReadyState::Open | ReadyState::Closing);
+        if active && self.close_sent && !self.tx.has_close() && (self.close_received || self.failing) {
+            self.to_closed();
+        }
+    }
+
+    /// Ends the connection abruptly because of `cause` (kept if one is already known).
+    fn fail(&mut self, cause: WsError) {
+        if self.state == ReadyState::Closed {
+            return;
+        }
+        self.cause.get_or_insert(cause);
+        self.to_closed();
+    }
+
+    fn to_closed(&mut self) {
+        self.state = ReadyState::Closed;
+        self.handshake = None;
+        self.deadline = None;
+        self.tx.clear();
+        self.rx.release();
+    }
+}
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;

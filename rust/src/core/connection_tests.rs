@@ -1,0 +1,327 @@
+//! Connection tests: a client `Connection` against a scripted server over in-memory pipes, in
+//! virtual time.
+
+use std::time::{Duration, Instant};
+
+use tungstenite::handshake::derive_accept_key;
+
+use super::*;
+use crate::core::handshake::client::ClientRequest;
+use crate::core::testing::{raw_frame, Pipe};
+
+/// A client connection and the server end of its wire.
+struct Harness {
+    conn: Connection,
+    to_server: Pipe,
+    to_client: Pipe,
+    server: MessageReader,
+    now: Instant,
+}
+
+impl Harness {
+    fn connecting() -> Harness {
+        let request = ClientRequest { host_header: "h".into(), resource: "/".into(), ..Default::default() };
+        let (hs, bytes) = ClientHandshake::start(&request).unwrap();
+        let mut h = Harness {
+            conn: Connection::client(hs, bytes, Timeouts::default()),
+            to_server: Pipe::default(),
+            to_client: Pipe::default(),
+            server: MessageReader::new(Role::Server, usize::MAX),
+            now: Instant::now(),
+        };
+        h.conn.transport_ready(h.now);
+        h.pump();
+        h
+    }
+
+    fn open() -> Harness {
+        let mut h = Harness::connecting();
+        let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
+        let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            derive_accept_key(key.as_bytes())
+        );
+        h.server_sends(response.as_bytes());
+        assert_eq!(h.conn.state(), ReadyState::Open);
+        h
+    }
+
+    /// What one `poll()` does: write, read until the transport is dry, process, write again.
+    fn pump(&mut self) {
+        let _ = self.conn.write_to(&mut self.to_server);
+        while self.conn.wants_read() {
+            match self.conn.read_from(&mut self.to_client) {
+                Ok(0) => {
+                    self.conn.on_eof();
+                    break;
+                }
+                Ok(_) => self.conn.process(self.now),
+                Err(_) => break,
+            }
+        }
+        self.conn.process(self.now);
+        self.conn.tick(self.now);
+        let _ = self.conn.write_to(&mut self.to_server);
+    }
+
+    fn server_sends(&mut self, bytes: &[u8]) {
+        self.to_client.data.extend_from_slice(bytes);
+        self.pump();
+    }
+
+    /// Everything the client has sent since the last call, decoded as a server would.
+    fn server_receives(&mut self) -> Vec<Incoming> {
+        let mut events = Vec::new();
+        let mut pos = 0;
+        let mut data = std::mem::take(&mut self.to_server.data);
+        while let Ok((used, Some(event))) = self.server.read(&mut data[pos..]) {
+            pos += used;
+            events.push(event);
+        }
+        events
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.pump();
+    }
+
+    fn packets(&mut self) -> Vec<(Vec<u8>, bool)> {
+        std::iter::from_fn(|| self.conn.pop_packet()).map(|p| (p.data, p.text)).collect()
+    }
+}
+
+fn message(data: &[u8], text: bool) -> Incoming {
+    Incoming::Message { data: data.to_vec(), text }
+}
+
+fn close_frame(code: u16, reason: &str) -> Vec<u8> {
+    let payload = [&code.to_be_bytes()[..], reason.as_bytes()].concat();
+    raw_frame(0x8, true, &payload, None)
+}
+
+#[test]
+fn opens_and_exchanges_messages_both_ways() {
+    let mut h = Harness::open();
+    h.conn.send(b"hello", true).unwrap();
+    h.conn.send(&[1, 2, 3], false).unwrap();
+    h.conn.send(b"", false).unwrap();
+    h.pump();
+    // The server reader only accepts masked frames, so this also checks the client masks.
+    assert_eq!(h.server_receives(), vec![message(b"hello", true), message(&[1, 2, 3], false), message(b"", false)]);
+    let frames = [raw_frame(0x1, true, "héllo".as_bytes(), None), raw_frame(0x2, true, &[9; 70000], None)].concat();
+    h.conn.set_inbound_limits(InboundLimits { max_message: 100_000, max_packets: 10 });
+    h.server_sends(&frames);
+    // Limits latch at the handshake, so the 70000-byte frame exceeds the default 65535.
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert_eq!(h.conn.close_code(), 1009);
+    assert_eq!(h.packets(), vec![("héllo".as_bytes().to_vec(), true)]);
+}
+
+#[test]
+fn handshake_leftovers_and_a_thousand_messages_keep_their_order() {
+    let mut h = Harness::connecting();
+    h.conn.set_inbound_limits(InboundLimits { max_message: 65535, max_packets: 4096 });
+    let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
+    let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+    let mut bytes = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    )
+    .into_bytes();
+    let expected: Vec<(Vec<u8>, bool)> =
+        (0..1000u32).map(|i| (vec![(i % 251) as u8; (i as usize * 37) % 3000], i % 3 == 0)).collect();
+    for (data, text) in &expected {
+        let data = if *text { vec![b'a'; data.len()] } else { data.clone() };
+        bytes.extend(raw_frame(if *text { 1 } else { 2 }, true, &data, None));
+    }
+    h.server_sends(&bytes);
+    // Unread bytes past inbound_buffer_size hold reading back, so drain as a game would.
+    let mut got = Vec::new();
+    for _ in 0..1000 {
+        got.extend(h.packets());
+        h.pump();
+    }
+    assert_eq!(got.len(), 1000);
+    for ((data, text), (gdata, gtext)) in expected.iter().zip(&got) {
+        assert_eq!((data.len(), text), (gdata.len(), gtext));
+        if !text {
+            assert_eq!(data, gdata);
+        }
+    }
+}
+
+#[test]
+fn local_close_waits_for_the_echo_and_reports_the_remote_code() {
+    let mut h = Harness::open();
+    assert_eq!(h.conn.close(4001, "bye now", h.now), Ok(false));
+    assert_eq!(h.conn.state(), ReadyState::Closing);
+    assert_eq!(h.conn.close_code(), -1, "our own code is not reported before the echo");
+    h.pump();
+    let close = RemoteClose { code: 4001, reason: "bye now".into() };
+    assert_eq!(h.server_receives(), vec![Incoming::Close(close)]);
+    assert!(h.conn.send(b"late", true).is_err());
+    h.server_sends(&[raw_frame(0x1, true, b"in flight", None), close_frame(4001, "bye now")].concat());
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert_eq!((h.conn.close_code(), h.conn.close_reason()), (4001, "bye now"));
+    assert_eq!(h.packets(), vec![(b"in flight".to_vec(), true)], "data sent before the echo is kept");
+    assert!(h.conn.cause().is_none());
+}
+
+#[test]
+fn remote_close_is_echoed_and_earlier_messages_stay_readable() {
+    let mut h = Harness::open();
+    h.server_sends(&[raw_frame(0x1, true, b"last words", None), close_frame(4002, "srv")].concat());
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert_eq!((h.conn.close_code(), h.conn.close_reason()), (4002, "srv"));
+    assert_eq!(h.server_receives(), vec![Incoming::Close(RemoteClose { code: 4002, reason: "srv".into() })]);
+    assert_eq!(h.conn.packet_count(), 1);
+    assert_eq!(h.packets(), vec![(b"last words".to_vec(), true)]);
+}
+
+#[test]
+fn empty_close_frame_reports_zero() {
+    let mut h = Harness::open();
+    h.server_sends(&raw_frame(0x8, true, b"", None));
+    assert_eq!(h.conn.close_code(), 0);
+    assert_eq!(h.server_receives(), vec![Incoming::Close(RemoteClose { code: 0, reason: String::new() })]);
+}
+
+#[test]
+fn protocol_errors_close_with_the_matching_code() {
+    for (bytes, code, reason) in [
+        (vec![0xc1, 0x00], 1002, "Protocol error"),
+        (raw_frame(0x1, true, b"\xc3\x28", None), 1007, "Invalid frame payload data"),
+        (close_frame(1005, ""), 1002, "Protocol error"),
+    ] {
+        let mut h = Harness::open();
+        h.server_sends(&bytes);
+        assert_eq!(h.conn.state(), ReadyState::Closed, "{bytes:02x?}");
+        assert_eq!((h.conn.close_code(), h.conn.close_reason()), (code, reason));
+        assert!(matches!(h.conn.cause(), Some(WsError::Protocol { .. })));
+        let sent = h.server_receives();
+        assert!(matches!(&sent[..], [Incoming::Close(RemoteClose { code: c, .. })] if i32::from(*c) == code), "{sent:?}");
+    }
+}
+
+#[test]
+fn pings_are_answered_with_their_payload() {
+    let mut h = Harness::open();
+    h.server_sends(&raw_frame(0x9, true, b"are you there", None));
+    assert_eq!(h.server_receives(), vec![Incoming::Pong(b"are you there".to_vec())]);
+    assert_eq!(h.conn.packet_count(), 0, "control frames are not packets");
+}
+
+#[test]
+fn outbound_limits_are_checked_per_send() {
+    let mut h = Harness::open();
+    h.conn.set_outbound_limits(OutboundLimits { max_bytes: Some(10), max_frames: 4096 });
+    assert_eq!(h.conn.send(&[0; 10], false), Ok(()));
+    h.to_server.data.clear();
+    assert!(matches!(h.conn.send(&[0; 11], false), Err(WsError::OutboundFull { .. })));
+    h.conn.set_outbound_limits(OutboundLimits { max_bytes: None, max_frames: 0 });
+    assert_eq!(h.conn.send(&[0; 1], false), Err(WsError::TooManyQueued { limit: 0 }));
+    h.conn.set_outbound_limits(OutboundLimits::from_engine(0, 4096));
+    assert_eq!(h.conn.send(&vec![0; 1 << 20], false), Ok(()), "outbound_buffer_size 0 disables the limit");
+}
+
+#[test]
+fn sending_needs_an_open_connection() {
+    let mut h = Harness::connecting();
+    assert_eq!(h.conn.send(b"x", true), Err(WsError::NotOpen));
+    h.conn.close(1000, "", h.now).unwrap();
+    assert_eq!(h.conn.state(), ReadyState::Closed, "close while connecting drops the connection");
+    assert_eq!(h.conn.send(b"x", true), Err(WsError::NotOpen));
+}
+
+#[test]
+fn invalid_close_codes_are_refused_and_change_nothing() {
+    let mut h = Harness::open();
+    for code in [1005, 999, 5000, 70000] {
+        assert!(matches!(h.conn.close(code, "", h.now), Err(WsError::InvalidArgument(_))));
+        assert_eq!(h.conn.state(), ReadyState::Open);
+    }
+    assert_eq!(h.conn.close(1000, &"€".repeat(50), h.now), Ok(true));
+    h.pump();
+    let sent = h.server_receives();
+    assert!(matches!(&sent[..], [Incoming::Close(c)] if c.reason.len() == 123), "{sent:?}");
+}
+
+#[test]
+fn abrupt_loss_reports_minus_one() {
+    let mut h = Harness::open();
+    h.to_client.eof = true;
+    h.pump();
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert_eq!(h.conn.close_code(), -1);
+    assert!(matches!(h.conn.cause(), Some(WsError::ConnectionLost(_))));
+    let mut h = Harness::open();
+    h.conn.close(-1, "", h.now).unwrap();
+    assert_eq!((h.conn.state(), h.conn.close_code()), (ReadyState::Closed, -1));
+}
+
+#[test]
+fn every_wait_has_a_deadline() {
+    let mut h = Harness::connecting();
+    h.advance(Timeouts::default().handshake);
+    assert_eq!(h.conn.cause(), Some(&WsError::Timeout(Phase::Handshake)));
+
+    let mut h = Harness::open();
+    h.conn.close(1000, "", h.now).unwrap();
+    h.advance(Timeouts::default().closing - Duration::from_millis(1));
+    assert_eq!(h.conn.state(), ReadyState::Closing);
+    h.advance(Duration::from_millis(1));
+    assert_eq!((h.conn.state(), h.conn.close_code()), (ReadyState::Closed, -1));
+    assert_eq!(h.conn.cause(), Some(&WsError::Timeout(Phase::Closing)));
+}
+
+#[test]
+fn heartbeat_pings_and_drops_a_silent_remote() {
+    let mut h = Harness::open();
+    h.conn.set_heartbeat(Some(Duration::from_secs(1)));
+    h.advance(Duration::from_millis(1001));
+    assert_eq!(h.server_receives(), vec![Incoming::Ping(vec![])]);
+    h.server_sends(&raw_frame(0xA, true, b"", None));
+    h.advance(Duration::from_millis(1001));
+    assert_eq!(h.server_receives(), vec![Incoming::Ping(vec![])]);
+    assert_eq!(h.conn.state(), ReadyState::Open);
+    h.advance(Duration::from_millis(1001));
+    assert_eq!((h.conn.state(), h.conn.close_code()), (ReadyState::Closed, -1));
+    assert_eq!(h.conn.cause(), Some(&WsError::Timeout(Phase::Heartbeat)));
+}
+
+#[test]
+fn unread_packets_hold_back_reading_without_dropping() {
+    let mut h = Harness::connecting();
+    h.conn.set_inbound_limits(InboundLimits { max_message: 1000, max_packets: 2 });
+    let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
+    let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+    let mut bytes = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    )
+    .into_bytes();
+    for i in 0..5u8 {
+        bytes.extend(raw_frame(0x2, true, &[i], None));
+    }
+    h.server_sends(&bytes);
+    assert_eq!(h.conn.packet_count(), 2);
+    assert!(!h.conn.wants_read());
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        h.pump();
+        got.push(h.conn.pop_packet().unwrap().data[0]);
+    }
+    assert_eq!(got, vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn failed_handshake_reports_why() {
+    let mut h = Harness::connecting();
+    h.to_server.data.clear();
+    h.server_sends(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert!(matches!(h.conn.cause(), Some(WsError::Handshake(m)) if m.contains("404")));
+}

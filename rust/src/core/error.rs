@@ -1,0 +1,103 @@
+//! Why an operation was refused or a connection ended: one variant per cause.
+//!
+//! The core reports causes; `class::error_map` is the only place they become Godot `Error` codes.
+
+use std::fmt;
+
+/// The phase of a connection in which a deadline passed or a failure happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Resolving the host name.
+    Resolve,
+    /// Opening the TCP connection.
+    Connect,
+    /// The HTTP upgrade (request and 101 response).
+    Handshake,
+    /// Waiting for the remote's answer to our close frame.
+    Closing,
+    /// Waiting for the pong to a heartbeat ping.
+    Heartbeat,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Resolve => "name resolution",
+            Phase::Connect => "TCP connect",
+            Phase::Handshake => "WebSocket handshake",
+            Phase::Closing => "closing handshake",
+            Phase::Heartbeat => "heartbeat (no pong)",
+        })
+    }
+}
+
+/// Everything that can go wrong, from local misuse to a remote breaking the protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WsError {
+    /// The URL could not be parsed or is not a usable WebSocket URL.
+    InvalidUrl(String),
+    /// A `wss://` URL while this build has no TLS client.
+    TlsUnavailable,
+    /// A handshake header line the caller supplied is malformed.
+    InvalidHeader(String),
+    /// Another argument is out of range.
+    InvalidArgument(String),
+    /// The peer is already connecting or connected.
+    AlreadyInUse,
+    /// Sending needs an open connection.
+    NotOpen,
+    /// The message would push the bytes waiting to be written past `outbound_buffer_size`.
+    OutboundFull { queued: usize, size: usize, limit: usize },
+    /// `max_queued_packets` frames are already waiting to be written.
+    TooManyQueued { limit: usize },
+    /// The host name could not be resolved.
+    Resolve(String),
+    /// No address of the host accepted a TCP connection.
+    Connect(String),
+    /// A deadline passed.
+    Timeout(Phase),
+    /// The remote answered the upgrade with something other than a valid 101 response, or sent a
+    /// request we cannot accept.
+    Handshake(String),
+    /// The remote broke RFC 6455; we closed with the given code.
+    Protocol { code: u16, detail: String },
+    /// A message larger than `inbound_buffer_size` arrived; we closed with 1009.
+    MessageTooBig { size: u64, limit: usize },
+    /// The transport failed or the remote went away without a closing handshake.
+    ConnectionLost(String),
+}
+
+impl fmt::Display for WsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WsError::InvalidUrl(why) => write!(f, "invalid WebSocket URL: {why}"),
+            WsError::TlsUnavailable => write!(f, "wss:// is not supported by this build yet"),
+            WsError::InvalidHeader(why) => write!(f, "invalid handshake header: {why}"),
+            WsError::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
+            WsError::AlreadyInUse => write!(f, "the peer is already connecting or connected"),
+            WsError::NotOpen => write!(f, "the connection is not open"),
+            WsError::OutboundFull { queued, size, limit } => write!(
+                f,
+                "outbound buffer full: {queued} bytes queued + {size} would exceed outbound_buffer_size {limit}"
+            ),
+            WsError::TooManyQueued { limit } => {
+                write!(f, "{limit} frames already queued (max_queued_packets)")
+            }
+            WsError::Resolve(why) => write!(f, "could not resolve host: {why}"),
+            WsError::Connect(why) => write!(f, "could not connect: {why}"),
+            WsError::Timeout(phase) => write!(f, "timed out during {phase}"),
+            WsError::Handshake(why) => write!(f, "handshake failed: {why}"),
+            WsError::Protocol { code, detail } => {
+                write!(f, "protocol error (closed with {code}): {detail}")
+            }
+            WsError::MessageTooBig { size, limit } => write!(
+                f,
+                "message of {size}+ bytes exceeds inbound_buffer_size {limit} (closed with 1009)"
+            ),
+            WsError::ConnectionLost(why) => write!(f, "connection lost: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for WsError {}

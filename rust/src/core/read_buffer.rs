@@ -1,0 +1,81 @@
+//! The bytes read from the transport and not yet parsed.
+
+use std::io::{self, Read};
+
+/// A read buffer that is allocated on the first read, compacted as it is consumed, and freed
+/// when the connection ends, so an idle or closed peer costs almost nothing.
+#[derive(Debug, Default)]
+pub struct ReadBuffer {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadBuffer {
+    /// Bytes asked of the transport per read.
+    pub const CHUNK: usize = 16 * 1024;
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Unparsed bytes (mutable: payloads are unmasked in place).
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.end]
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        self.start += n;
+        debug_assert!(self.start <= self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// One read from `r` into free space; `Ok(0)` is end of stream.
+    pub fn read_from(&mut self, r: &mut dyn Read) -> io::Result<usize> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; Self::CHUNK];
+        }
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                // Only an HTTP head can fill a whole buffer unparsed; its size is capped elsewhere.
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+        }
+        let n = r.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Frees the memory.
+    pub fn release(&mut self) {
+        *self = ReadBuffer::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compacts_and_grows() {
+        let mut b = ReadBuffer::default();
+        let data = vec![7u8; ReadBuffer::CHUNK + 10];
+        let mut src: &[u8] = &data;
+        assert_eq!(b.read_from(&mut src).unwrap(), ReadBuffer::CHUNK);
+        b.consume(5);
+        assert_eq!(b.read_from(&mut src).unwrap(), 5, "compacted to make room");
+        assert_eq!(b.data_mut().len(), ReadBuffer::CHUNK);
+        assert_eq!(b.read_from(&mut src).unwrap(), 5, "grew when full and unparsed");
+        b.consume(ReadBuffer::CHUNK + 5);
+        assert!(b.is_empty());
+        b.release();
+        assert_eq!(b.buf.capacity(), 0);
+    }
+}

@@ -1,0 +1,326 @@
+//! The inbound message layer: turns a byte stream into messages and control events.
+//!
+//! Frames are decoded as their bytes arrive (tungstenite parses the header; the payload is
+//! unmasked in place and appended to the message being assembled), so a large message never sits
+//! in the read buffer. Every RFC 6455 rule about what a remote may send is checked here, and this
+//! is the one place a message extension (permessage-deflate) would transform payloads.
+
+use std::io::Cursor;
+
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
+
+use super::close::{self, code, RemoteClose};
+use super::frame::{apply_mask, MAX_CONTROL_PAYLOAD};
+use super::state::Role;
+
+/// Something the remote sent, complete.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// A whole text or binary message.
+    Message { data: Vec<u8>, text: bool },
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(RemoteClose),
+}
+
+/// Why the remote's bytes cannot be accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// A protocol violation, to be answered with close `code`.
+    Protocol { code: u16, detail: String },
+    /// A message longer than the limit (answered with 1009); `size` is what it had reached.
+    TooBig { size: u64, limit: usize },
+}
+
+fn violation(detail: impl Into<String>) -> ReadError {
+    ReadError::Protocol { code: code::PROTOCOL_ERROR, detail: detail.into() }
+}
+
+/// The frame whose payload is being received.
+#[derive(Debug)]
+struct FrameInProgress {
+    opcode: OpCode,
+    is_final: bool,
+    mask: Option<[u8; 4]>,
+    len: u64,
+    done: u64,
+}
+
+/// A fragmented (or not yet complete) data message.
+#[derive(Debug)]
+struct PartialMessage {
+    data: Vec<u8>,
+    text: bool,
+    /// Bytes of `data` known to be valid UTF-8 (text only); the rest may be a split character.
+    utf8_checked: usize,
+}
+
+/// Decodes frames and assembles messages for one connection.
+#[derive(Debug)]
+pub struct MessageReader {
+    role: Role,
+    max_message: usize,
+    frame: Option<FrameInProgress>,
+    message: Option<PartialMessage>,
+    control: Vec<u8>,
+}
+
+impl MessageReader {
+    pub fn new(role: Role, max_message: usize) -> Self {
+        MessageReader { role, max_message, frame: None, message: None, control: Vec::new() }
+    }
+
+    /// Sets the largest message accepted from now on.
+    pub fn set_max_message(&mut self, max_message: usize) {
+        self.max_message = max_message;
+    }
+
+    /// Consumes bytes from the front of `input` (unmasking them in place) and returns how many it
+    /// used, plus the first complete event if one finished. Call again with the rest to continue.
+    pub fn read(&mut self, input: &mut [u8]) -> Result<(usize, Option<Incoming>), ReadError> {
+        let mut pos = 0;
+        loop {
+            if self.frame.is_none() {
+                let mut cursor = Cursor::new(&input[pos..]);
+                let parsed = FrameHeader::parse(&mut cursor)
+                    .map_err(|e| violation(format!("bad frame header: {e}")))?;
+                let Some((header, len)) = parsed else { return Ok((pos, None)) };
+                pos += cursor.position() as usize;
+                self.begin_frame(header, len)?;
+            }
+            let frame = self.frame.as_mut().expect("a frame is in progress here");
+            let n = usize::try_from(frame.len - frame.done).unwrap_or(usize::MAX).min(input.len() - pos);
+            let chunk = &mut input[pos..pos + n];
+            if let Some(mask) = frame.mask {
+                apply_mask(chunk, mask, (frame.done % 4) as usize);
+            }
+            frame.done += n as u64;
+            pos += n;
+            let finished = frame.done == frame.len;
+            let opcode = frame.opcode;
+            match opcode {
+                OpCode::Control(_) => self.control.extend_from_slice(chunk),
+                OpCode::Data(_) => self.message_chunk(chunk)?,
+            }
+            if !finished {
+                return Ok((pos, None));
+            }
+            if let Some(event) = self.end_frame()? {
+                return Ok((pos, Some(event)));
+            }
+        }
+    }
+
+    fn begin_frame(&mut self, header: FrameHeader, len: u64) -> Result<(), ReadError> {
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(violation("reserved bits set, but no extension was negotiated"));
+        }
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(violation("unmasked frame from a client")),
+            (Role::Client, true) => return Err(violation("masked frame from a server")),
+            _ => {}
+        }
+        match header.opcode {
+            OpCode::Control(_) => {
+                if !header.is_final {
+                    return Err(violation("fragmented control frame"));
+                }
+                if len > MAX_CONTROL_PAYLOAD as u64 {
+                    return Err(violation(format!("control frame with {len} bytes of payload")));
+                }
+                self.control.clear();
+            }
+            OpCode::Data(data) => {
+                match (data, &self.message) {
+                    (Data::Continue, None) => {
+                        return Err(violation("continuation frame without a message to continue"))
+                    }
+                    (Data::Text | Data::Binary, Some(_)) => {
+                        return Err(violation("new message before the previous one was finished"))
+                    }
+                    _ => {}
+                }
+                let so_far = self.message.as_ref().map_or(0, |m| m.data.len() as u64);
+                let total = so_far.saturating_add(len);
+                if total > self.max_message as u64 {
+                    return Err(ReadError::TooBig { size: total, limit: self.max_message });
+                }
+                let message = self.message.get_or_insert_with(|| PartialMessage {
+                    data: Vec::new(),
+                    text: data == Data::Text,
+                    utf8_checked: 0,
+                });
+                // `total` is within the caller's limit, so reserving it is bounded.
+                message.data.reserve(len as usize);
+            }
+        }
+        self.frame = Some(FrameInProgress {
+            opcode: header.opcode,
+            is_final: header.is_final,
+            mask: header.mask,
+            len,
+            done: 0,
+        });
+        Ok(())
+    }
+
+    fn message_chunk(&mut self, chunk: &[u8]) -> Result<(), ReadError> {
+        let message = self.message.as_mut().expect("data frames always belong to a message");
+        message.data.extend_from_slice(chunk);
+        if message.text {
+            // Validate as bytes arrive so a bad message fails fast; a character split across
+            // chunks or fragments is left for the next round.
+            let unchecked = &message.data[message.utf8_checked..];
+            match std::str::from_utf8(unchecked) {
+                Ok(_) => message.utf8_checked = message.data.len(),
+                Err(e) if e.error_len().is_none() => message.utf8_checked += e.valid_up_to(),
+                Err(_) => return Err(invalid_utf8("text message is not valid UTF-8")),
+            }
+        }
+        Ok(())
+    }
+
+    fn end_frame(&mut self) -> Result<Option<Incoming>, ReadError> {
+        let frame = self.frame.take().expect("end_frame follows a frame");
+        match frame.opcode {
+            OpCode::Control(Control::Ping) => Ok(Some(Incoming::Ping(std::mem::take(&mut self.control)))),
+            OpCode::Control(Control::Pong) => Ok(Some(Incoming::Pong(std::mem::take(&mut self.control)))),
+            OpCode::Control(Control::Close) => match close::parse_payload(&self.control) {
+                Ok(remote) => Ok(Some(Incoming::Close(remote))),
+                Err(bad) => Err(ReadError::Protocol { code: bad.answer, detail: bad.detail }),
+            },
+            OpCode::Control(Control::Reserved(op)) | OpCode::Data(Data::Reserved(op)) => {
+                Err(violation(format!("reserved opcode {op}")))
+            }
+            OpCode::Data(_) if !frame.is_final => Ok(None),
+            OpCode::Data(_) => {
+                let message = self.message.take().expect("data frames always belong to a message");
+                if message.text && message.utf8_checked != message.data.len() {
+                    return Err(invalid_utf8("text message ends inside a UTF-8 character"));
+                }
+                Ok(Some(Incoming::Message { data: message.data, text: message.text }))
+            }
+        }
+    }
+}
+
+fn invalid_utf8(detail: &str) -> ReadError {
+    ReadError::Protocol { code: code::INVALID_PAYLOAD, detail: detail.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::raw_frame;
+
+    fn read_all(reader: &mut MessageReader, mut bytes: Vec<u8>) -> Result<Vec<Incoming>, ReadError> {
+        let mut events = Vec::new();
+        let mut pos = 0;
+        loop {
+            let (used, event) = reader.read(&mut bytes[pos..])?;
+            pos += used;
+            match event {
+                Some(e) => events.push(e),
+                None => return Ok(events),
+            }
+        }
+    }
+
+    fn client() -> MessageReader {
+        MessageReader::new(Role::Client, 1 << 20)
+    }
+
+    #[test]
+    fn reads_rfc_6455_example_frames() {
+        let mut r = client();
+        // Section 5.7: a single-frame unmasked text message, then a fragmented one.
+        let mut bytes = vec![0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
+        bytes.extend([0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f]);
+        let events = read_all(&mut r, bytes).unwrap();
+        assert_eq!(
+            events,
+            vec![
+                Incoming::Message { data: b"Hello".to_vec(), text: true },
+                Incoming::Message { data: b"Hello".to_vec(), text: true },
+            ]
+        );
+        let mut server = MessageReader::new(Role::Server, 100);
+        let masked = vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        assert_eq!(
+            read_all(&mut server, masked).unwrap(),
+            vec![Incoming::Message { data: b"Hello".to_vec(), text: true }]
+        );
+    }
+
+    #[test]
+    fn bytes_may_arrive_one_at_a_time() {
+        let mut r = MessageReader::new(Role::Server, 1 << 20);
+        let mut bytes = raw_frame(0x1, false, b"Hel\xc3", Some([1, 2, 3, 4]));
+        bytes.extend(raw_frame(0x9, true, b"pp", Some([5, 6, 7, 8])));
+        bytes.extend(raw_frame(0x0, true, b"\xa9lo", Some([9, 9, 9, 9])));
+        let mut events = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        for b in bytes {
+            pending.push(b);
+            let (used, event) = r.read(&mut pending).unwrap();
+            pending.drain(..used);
+            events.extend(event);
+        }
+        // The ping between fragments is its own event; the message is not spliced (engine bug).
+        assert_eq!(
+            events,
+            vec![
+                Incoming::Ping(b"pp".to_vec()),
+                Incoming::Message { data: "Helélo".as_bytes().to_vec(), text: true },
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_protocol_violations_with_the_right_code() {
+        let cases: Vec<(Vec<u8>, u16)> = vec![
+            (vec![0xc1, 0x00], 1002),                         // RSV1 without extension
+            (vec![0x83, 0x00], 1002),                         // reserved opcode
+            (vec![0x80, 0x00], 1002),                         // continuation without message
+            (vec![0x09, 0x00], 1002),                         // fragmented ping
+            ([vec![0x89, 0x7e, 0x00, 0x7e], vec![0; 126]].concat(), 1002), // ping > 125
+            ([raw_frame(0x1, false, b"a", None), raw_frame(0x1, true, b"b", None)].concat(), 1002),
+            (raw_frame(0x1, true, b"\xff", None), 1007),      // invalid UTF-8
+            (raw_frame(0x1, true, b"\xe2\x82", None), 1007),  // truncated UTF-8
+            (raw_frame(0x8, true, &[0x03, 0xec], None), 1002), // close code 1004
+            (raw_frame(0x1, true, b"x", Some([1, 1, 1, 1])), 1002), // masked frame to a client
+        ];
+        for (bytes, want) in cases {
+            let got = read_all(&mut client(), bytes.clone());
+            assert!(
+                matches!(got, Err(ReadError::Protocol { code, .. }) if code == want),
+                "{bytes:02x?} gave {got:?}, wanted {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn limits_whole_messages_not_just_frames() {
+        let mut r = MessageReader::new(Role::Client, 10);
+        let ok = raw_frame(0x2, true, &[7; 10], None);
+        assert_eq!(read_all(&mut r, ok).unwrap().len(), 1);
+        let two_fragments = [raw_frame(0x2, false, &[1; 6], None), raw_frame(0x0, true, &[2; 6], None)].concat();
+        assert_eq!(read_all(&mut r, two_fragments), Err(ReadError::TooBig { size: 12, limit: 10 }));
+        let mut r = MessageReader::new(Role::Client, 10);
+        // Refused from the header alone, before any payload arrives.
+        assert!(matches!(read_all(&mut r, vec![0x82, 0x7f, 0, 0, 0, 1, 0, 0, 0, 0]), Err(ReadError::TooBig { .. })));
+    }
+
+    #[test]
+    fn empty_messages_and_close_frames() {
+        let bytes = [raw_frame(0x2, true, b"", None), raw_frame(0x8, true, b"", None)].concat();
+        assert_eq!(
+            read_all(&mut client(), bytes).unwrap(),
+            vec![
+                Incoming::Message { data: vec![], text: false },
+                Incoming::Close(RemoteClose { code: 0, reason: String::new() }),
+            ]
+        );
+    }
+}
