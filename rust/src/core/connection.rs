@@ -271,6 +271,12 @@ impl Connection {
         self.fail(why);
     }
 
+    /// Ends the connection because the transport could not be set up (or another cause found
+    /// outside the core).
+    pub fn abort(&mut self, cause: WsError) {
+        self.fail(cause);
+    }
+
     /// Deadlines and the heartbeat.
     pub fn tick(&mut self, now: Instant) {
         if let Some((phase, at)) = self.deadline {

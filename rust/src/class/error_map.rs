@@ -1,0 +1,41 @@
+//! The one place where a core `WsError` becomes a Godot `Error` code and a message.
+
+use godot::global::{godot_error, godot_warn, Error};
+
+use crate::core::error::WsError;
+
+/// The `Error` code a GDScript caller gets for `e` (the engine's code where it has one).
+pub fn code_for(e: &WsError) -> Error {
+    match e {
+        WsError::InvalidUrl(_) | WsError::InvalidHeader(_) | WsError::InvalidArgument(_) => {
+            Error::ERR_INVALID_PARAMETER
+        }
+        WsError::TlsUnavailable => Error::ERR_UNAVAILABLE,
+        WsError::AlreadyInUse => Error::ERR_ALREADY_IN_USE,
+        WsError::OutboundFull { .. } | WsError::TooManyQueued { .. } => Error::ERR_OUT_OF_MEMORY,
+        WsError::Resolve(_) => Error::ERR_CANT_RESOLVE,
+        WsError::Connect(_) => Error::ERR_CANT_CONNECT,
+        WsError::Timeout(_) => Error::ERR_TIMEOUT,
+        WsError::NotOpen
+        | WsError::Handshake(_)
+        | WsError::Protocol { .. }
+        | WsError::MessageTooBig { .. }
+        | WsError::ConnectionLost(_) => Error::FAILED,
+    }
+}
+
+/// Reports a refused call with `push_error` and returns its code.
+pub fn refuse(method: &str, e: &WsError) -> Error {
+    godot_error!("RustWebSocketPeer.{method}(): {e}");
+    code_for(e)
+}
+
+/// Reports why a connection ended abnormally, as a warning (the call that started it had
+/// already returned OK).
+pub fn warn_ended(url: &str, e: &WsError) {
+    if url.is_empty() {
+        godot_warn!("RustWebSocketPeer: connection ended: {e}");
+    } else {
+        godot_warn!("RustWebSocketPeer: connection to {url} ended: {e}");
+    }
+}

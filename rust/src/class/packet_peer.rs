@@ -1,0 +1,62 @@
+//! The `PacketPeer` virtuals, through which `get_packet`, `put_packet`, `get_var`, `put_var`
+//! and `get_available_packet_count` reach the connection. The only `unsafe` code of the crate.
+
+use godot::classes::IPacketPeerExtension;
+use godot::global::{godot_error, Error};
+use godot::meta::conv::RawPtr;
+
+use super::peer::WebSocketPeer;
+use crate::core::state::ReadyState;
+
+#[godot::prelude::godot_api]
+impl IPacketPeerExtension for WebSocketPeer {
+    /// Hands Godot the next unread message. It stays valid until the next call (it is kept in
+    /// `current_packet`). Unread messages stay readable after the connection closes.
+    unsafe fn get_packet_rawptr(&mut self, r_buffer: RawPtr<*mut RawPtr<*const u8>>, r_buffer_size: RawPtr<*mut i32>) -> Error {
+        let open = self.state() == ReadyState::Open;
+        let packet = self.session_mut().and_then(|s| s.connection_mut().pop_packet());
+        let Some(packet) = packet else {
+            if open {
+                return Error::ERR_UNAVAILABLE;
+            }
+            godot_error!("RustWebSocketPeer.get_packet(): no packet to read and the connection is not open");
+            return Error::FAILED;
+        };
+        let Ok(size) = i32::try_from(packet.data.len()) else {
+            godot_error!("RustWebSocketPeer.get_packet(): packet larger than 2 GiB");
+            return Error::ERR_OUT_OF_MEMORY;
+        };
+        self.set_was_string(packet.text);
+        self.current_packet = packet.data;
+        // SAFETY: Godot passes valid pointers to a `const uint8_t*` and an `int32_t` to fill in.
+        // The buffer we point at lives in `self.current_packet` until the next call, which is
+        // as long as Godot's `PacketPeer` needs it.
+        unsafe {
+            *(r_buffer.ptr() as *mut *const u8) = self.current_packet.as_ptr();
+            *r_buffer_size.ptr() = size;
+        }
+        Error::OK
+    }
+
+    /// Sends one binary message (what `put_packet` and `put_var` do).
+    unsafe fn put_packet_rawptr(&mut self, p_buffer: RawPtr<*const u8>, p_buffer_size: i32) -> Error {
+        let len = usize::try_from(p_buffer_size).unwrap_or(0);
+        let payload: &[u8] = if len == 0 || p_buffer.ptr().is_null() {
+            &[]
+        } else {
+            // SAFETY: Godot passes a buffer of `p_buffer_size` readable bytes that outlives the
+            // call; we checked it is non-null and non-empty.
+            unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }
+        };
+        self.send_bytes("put_packet", payload, false)
+    }
+
+    fn get_available_packet_count(&self) -> i32 {
+        let n = self.session_ref_count();
+        i32::try_from(n).unwrap_or(i32::MAX)
+    }
+
+    fn get_max_packet_size(&self) -> i32 {
+        self.max_packet_size()
+    }
+}

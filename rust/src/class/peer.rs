@@ -1,0 +1,360 @@
+//! `RustWebSocketPeer`: the engine's `WebSocketPeer` API over our session.
+
+use std::time::{Duration, Instant};
+
+use godot::classes::{PacketPeerExtension, StreamPeer};
+use godot::global::{godot_error, godot_warn, Error};
+use godot::prelude::*;
+
+use super::args::{strings, OptTls};
+use super::enums::{State, WriteMode};
+use super::error_map::{refuse, warn_ended};
+use crate::core::config::{InboundLimits, OutboundLimits};
+use crate::core::error::WsError;
+use crate::core::state::ReadyState;
+use crate::core::url;
+use crate::session::{Settings, Session};
+
+/// A WebSocket connection (RFC 6455), as a client or as the server side of an accepted stream.
+///
+/// A drop-in replacement for the engine's [WebSocketPeer]: the same methods, properties,
+/// constants and error codes, so `WebSocketPeer.new()` becomes `RustWebSocketPeer.new()` and
+/// nothing else changes. Call [method poll] regularly (every frame); messages are read with
+/// [method PacketPeer.get_packet] or [method PacketPeer.get_var] and sent with [method send],
+/// [method send_text] or [method PacketPeer.put_packet].
+///
+/// Differences from the engine's class, all on the side of not losing data and not hanging:
+/// messages that arrived before a close stay readable after it; every wait (handshake, closing
+/// handshake) has a deadline; invalid close codes are refused; a message larger than
+/// [member inbound_buffer_size] closes the connection with 1009 even when fragmented; the reason
+/// a connection failed is printed as a warning.
+#[derive(GodotClass)]
+#[class(rename = RustWebSocketPeer, base = PacketPeerExtension, tool, init)]
+pub struct WebSocketPeer {
+    base: Base<PacketPeerExtension>,
+
+    /// Sub-protocols to offer (client) or accept (server), in order of preference. Surrounding
+    /// whitespace is removed from each entry. Read when connecting.
+    #[var(get, set, usage_flags = [DEFAULT])]
+    supported_protocols: PackedStringArray,
+
+    /// Extra HTTP header lines (`"Name: value"`) for the handshake request (client) or the 101
+    /// response (server). A line with a line break or no valid name is refused when connecting.
+    #[var(usage_flags = [DEFAULT])]
+    handshake_headers: PackedStringArray,
+
+    /// Largest message accepted, in bytes (all fragments together); a larger one closes the
+    /// connection with code 1009. Read when the handshake completes. Default 65535.
+    #[var(usage_flags = [DEFAULT])]
+    #[init(val = 65535)]
+    inbound_buffer_size: i32,
+
+    /// Most bytes of messages waiting to be written; a send that would exceed it fails with
+    /// [constant ERR_OUT_OF_MEMORY]. `0` or less removes the limit. Read at each send. Default 65535.
+    #[var(usage_flags = [DEFAULT])]
+    #[init(val = 65535)]
+    outbound_buffer_size: i32,
+
+    /// Most messages queued in each direction: sends fail with [constant ERR_OUT_OF_MEMORY] past
+    /// it, and reading pauses (without dropping anything) while this many are unread. Default 4096.
+    #[var(usage_flags = [DEFAULT])]
+    #[init(val = 4096)]
+    max_queued_packets: i32,
+
+    /// Seconds between keepalive pings while open; `0` turns them off. When a ping has had no
+    /// answer by the next one, the connection is dropped (close code -1). Read at each poll.
+    #[var(get, set, usage_flags = [DEFAULT])]
+    heartbeat_interval: f64,
+
+    session: Option<Session>,
+    requested_url: GString,
+    /// Whether the failure of the current connection was already reported.
+    reported: bool,
+    /// The packet handed out by the last `get_packet`; Godot reads it after we return.
+    pub(super) current_packet: Vec<u8>,
+    was_string: bool,
+}
+
+#[godot_api]
+impl WebSocketPeer {
+    /// Connects to a `ws://` URL. Returns [constant OK] when the attempt has started: name
+    /// resolution, connection and handshake then progress in [method poll], and a failure shows
+    /// up as [constant STATE_CLOSED] with close code -1 (and a warning saying why).
+    ///
+    /// Fails with [constant ERR_INVALID_PARAMETER] for a URL that is not `ws://` or `wss://`, has
+    /// no host or a bad port, for server [TLSOptions], and for malformed
+    /// [member handshake_headers]; with [constant ERR_ALREADY_IN_USE] while connecting or open.
+    /// `wss://` is not available in this version ([constant ERR_UNAVAILABLE]).
+    #[func]
+    fn connect_to_url(&mut self, url: GString, #[opt(default = OptTls(None))] tls_client_options: OptTls) -> Error {
+        let url_text = url.to_string();
+        if url_text.is_empty() {
+            return refuse("connect_to_url", &WsError::InvalidUrl("the URL is empty".into()));
+        }
+        if tls_client_options.0.as_ref().is_some_and(|o| o.is_server()) {
+            let e = WsError::InvalidArgument("server TLSOptions cannot be used to connect".into());
+            return refuse("connect_to_url", &e);
+        }
+        if matches!(self.state(), ReadyState::Connecting | ReadyState::Open) {
+            return refuse("connect_to_url", &WsError::AlreadyInUse);
+        }
+        self.reset();
+        let target = match url::parse(&url_text) {
+            Ok(t) => t,
+            Err(e) => return refuse("connect_to_url", &e),
+        };
+        self.requested_url = url;
+        match Session::connect(&target, &self.settings(), Instant::now()) {
+            Ok(session) => {
+                self.session = Some(session);
+                self.report_failure();
+                Error::OK
+            }
+            Err(e) => refuse("connect_to_url", &e),
+        }
+    }
+
+    /// Takes over a connection accepted by a [TCPServer] (optionally wrapped in
+    /// [StreamPeerTLS]) and runs the server side of the handshake. Not available in this version:
+    /// returns [constant ERR_UNAVAILABLE].
+    #[func]
+    fn accept_stream(&mut self, stream: Option<Gd<StreamPeer>>) -> Error {
+        if stream.is_none() {
+            return refuse("accept_stream", &WsError::InvalidArgument("the stream is null".into()));
+        }
+        if matches!(self.state(), ReadyState::Connecting | ReadyState::Open) {
+            return refuse("accept_stream", &WsError::AlreadyInUse);
+        }
+        godot_error!("RustWebSocketPeer.accept_stream(): the server side is not implemented in this version");
+        Error::ERR_UNAVAILABLE
+    }
+
+    /// Sends `message` as one binary frame, or as text with [constant WRITE_MODE_TEXT] (the
+    /// bytes are then expected to be UTF-8). The bytes are written before the call returns when
+    /// the socket accepts them. Fails with [constant FAILED] when not open and with
+    /// [constant ERR_OUT_OF_MEMORY] when [member outbound_buffer_size] or
+    /// [member max_queued_packets] would be exceeded.
+    #[func]
+    fn send(&mut self, message: PackedByteArray, #[opt(default = WriteMode::Binary)] write_mode: WriteMode) -> Error {
+        self.send_bytes("send", message.as_slice(), write_mode == WriteMode::Text)
+    }
+
+    /// Sends `message` as a UTF-8 text frame.
+    #[func]
+    fn send_text(&mut self, message: GString) -> Error {
+        let bytes = message.to_utf8_buffer();
+        self.send_bytes("send_text", bytes.as_slice(), true)
+    }
+
+    /// Whether the last packet read with [method PacketPeer.get_packet] was a text message.
+    #[func]
+    fn was_string_packet(&self) -> bool {
+        self.was_string
+    }
+
+    /// Moves the connection forward: connects, completes handshakes, writes what is queued,
+    /// reads what arrived, answers pings, sends heartbeats and enforces deadlines. Never blocks.
+    #[func]
+    fn poll(&mut self) {
+        let settings = self.settings();
+        let Some(session) = self.session.as_mut() else { return };
+        apply_live_settings(session, &settings);
+        session.poll(Instant::now());
+        self.report_failure();
+    }
+
+    /// Closes the connection with `code` and `reason` (at most 123 bytes of UTF-8; longer is
+    /// cut with a warning). The state becomes [constant STATE_CLOSING] until the remote answers,
+    /// then [constant STATE_CLOSED]. A negative code drops the connection at once without a
+    /// closing handshake; `0` sends a close frame without a code. Codes that may not be sent
+    /// (outside 1000-1003, 1007-1014, 3000-4999) are refused with an error and change nothing.
+    #[func]
+    fn close(&mut self, #[opt(default = 1000)] code: i32, #[opt(default = "")] reason: GString) {
+        let Some(session) = self.session.as_mut() else { return };
+        let reason = String::from_utf8_lossy(reason.to_utf8_buffer().as_slice()).into_owned();
+        match session.close(code, &reason, Instant::now()) {
+            Ok(true) => godot_warn!("RustWebSocketPeer.close(): reason cut to 123 bytes"),
+            Ok(false) => {}
+            Err(e) => {
+                refuse("close", &e);
+            }
+        }
+        self.report_failure();
+    }
+
+    /// The remote IP address, or `""` when there is no TCP connection.
+    #[func]
+    fn get_connected_host(&self) -> GString {
+        self.peer_addr().map(|a| GString::from(&a.ip().to_string())).unwrap_or_default()
+    }
+
+    /// The remote port, or `0` when there is no TCP connection.
+    #[func]
+    fn get_connected_port(&self) -> i32 {
+        self.peer_addr().map_or(0, |a| i32::from(a.port()))
+    }
+
+    /// The sub-protocol agreed in the handshake, or `""`.
+    #[func]
+    fn get_selected_protocol(&self) -> GString {
+        self.session.as_ref().map(|s| GString::from(s.connection().selected_protocol())).unwrap_or_default()
+    }
+
+    /// The URL passed to [method connect_to_url], exactly as given.
+    #[func]
+    fn get_requested_url(&self) -> GString {
+        self.requested_url.clone()
+    }
+
+    /// Turns Nagle's algorithm off (`true`, the default for new connections) or on.
+    #[func]
+    fn set_no_delay(&mut self, enabled: bool) {
+        let result = match self.session.as_mut() {
+            Some(s) => s.set_no_delay(enabled),
+            None => Err(std::io::Error::other("no connection")),
+        };
+        if let Err(e) = result {
+            godot_error!("RustWebSocketPeer.set_no_delay(): {e}");
+        }
+    }
+
+    /// Payload bytes of messages not yet fully written to the socket (0 unless open).
+    #[func]
+    fn get_current_outbound_buffered_amount(&self) -> i32 {
+        let n = self.session.as_ref().map_or(0, |s| s.connection().buffered_amount());
+        i32::try_from(n).unwrap_or(i32::MAX)
+    }
+
+    /// The connection's state.
+    #[func]
+    fn get_ready_state(&self) -> State {
+        self.state().into()
+    }
+
+    /// The close code the remote sent (0 if its close frame had none), or the code we closed
+    /// with after a protocol error; -1 when the connection ended without a closing handshake.
+    #[func]
+    fn get_close_code(&self) -> i32 {
+        self.session.as_ref().map_or(-1, |s| s.connection().close_code())
+    }
+
+    /// The close reason that goes with [method get_close_code].
+    #[func]
+    fn get_close_reason(&self) -> GString {
+        self.session.as_ref().map(|s| GString::from(s.connection().close_reason())).unwrap_or_default()
+    }
+
+    #[func]
+    fn get_supported_protocols(&self) -> PackedStringArray {
+        self.supported_protocols.clone()
+    }
+
+    #[func]
+    fn set_supported_protocols(&mut self, protocols: PackedStringArray) {
+        self.supported_protocols = protocols.as_slice().iter().map(|p| GString::from(p.to_string().trim())).collect();
+    }
+
+    #[func]
+    fn get_heartbeat_interval(&self) -> f64 {
+        self.heartbeat_interval
+    }
+
+    #[func]
+    fn set_heartbeat_interval(&mut self, interval: f64) {
+        if !(interval >= 0.0) || !interval.is_finite() {
+            godot_error!("RustWebSocketPeer.heartbeat_interval: {interval} is not a number of seconds >= 0");
+            return;
+        }
+        self.heartbeat_interval = interval;
+    }
+}
+
+impl WebSocketPeer {
+    pub(super) fn state(&self) -> ReadyState {
+        self.session.as_ref().map_or(ReadyState::Closed, |s| s.connection().state())
+    }
+
+    pub(super) fn session_mut(&mut self) -> Option<&mut Session> {
+        self.session.as_mut()
+    }
+
+    pub(super) fn session_ref_count(&self) -> usize {
+        self.session.as_ref().map_or(0, |s| s.connection().packet_count())
+    }
+
+    pub(super) fn set_was_string(&mut self, text: bool) {
+        self.was_string = text;
+    }
+
+    pub(super) fn max_packet_size(&self) -> i32 {
+        self.inbound_buffer_size.max(0)
+    }
+
+    /// Sends through the session with the current outbound limits; reports refusals.
+    pub(super) fn send_bytes(&mut self, method: &str, payload: &[u8], text: bool) -> Error {
+        let limits = self.outbound_limits();
+        let Some(session) = self.session.as_mut() else { return refuse(method, &WsError::NotOpen) };
+        session.connection_mut().set_outbound_limits(limits);
+        let result = session.send(payload, text);
+        self.report_failure();
+        match result {
+            Ok(()) => Error::OK,
+            Err(e) => refuse(method, &e),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.session = None;
+        self.requested_url = GString::new();
+        self.reported = false;
+        self.was_string = false;
+        self.current_packet = Vec::new();
+    }
+
+    fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.session.as_ref().and_then(Session::peer_addr)
+    }
+
+    fn outbound_limits(&self) -> OutboundLimits {
+        OutboundLimits::from_engine(self.outbound_buffer_size.into(), self.max_queued_packets.into())
+    }
+
+    fn settings(&self) -> Settings {
+        Settings {
+            protocols: strings(&self.supported_protocols),
+            headers: strings(&self.handshake_headers),
+            inbound: InboundLimits::from_engine(self.inbound_buffer_size.into(), self.max_queued_packets.into()),
+            outbound: self.outbound_limits(),
+            heartbeat: heartbeat(self.heartbeat_interval),
+            timeouts: Default::default(),
+        }
+    }
+
+    /// Warns once per connection when it ended for a reason other than a closing handshake.
+    fn report_failure(&mut self) {
+        if self.reported {
+            return;
+        }
+        let Some(session) = &self.session else { return };
+        let conn = session.connection();
+        if conn.state() != ReadyState::Closed {
+            return;
+        }
+        self.reported = true;
+        if let Some(cause) = conn.cause() {
+            warn_ended(&self.requested_url.to_string(), cause);
+        }
+    }
+}
+
+/// Settings the engine reads during `poll()`: inbound limits (latched by the core when the
+/// handshake completes) and the heartbeat.
+fn apply_live_settings(session: &mut Session, settings: &Settings) {
+    let conn = session.connection_mut();
+    conn.set_inbound_limits(settings.inbound);
+    conn.set_heartbeat(settings.heartbeat);
+}
+
+fn heartbeat(seconds: f64) -> Option<Duration> {
+    (seconds > 0.0).then(|| Duration::try_from_secs_f64(seconds).ok()).flatten()
+}

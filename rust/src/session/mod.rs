@@ -1,0 +1,186 @@
+//! Drives a core `Connection` over a transport: what one `poll()` of the Godot class does.
+//!
+//! No engine types and no protocol rules live here: the session moves bytes between the
+//! transport and the connection, applies the engine's write-on-send semantics, and drops the
+//! transport when the connection is closed.
+
+use std::io::{self, ErrorKind};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::core::config::{InboundLimits, OutboundLimits, Timeouts};
+use crate::core::connection::Connection;
+use crate::core::error::WsError;
+use crate::core::handshake::client::{ClientHandshake, ClientRequest};
+use crate::core::state::ReadyState;
+use crate::core::url::Target;
+use crate::transport::tcp::{Connector, Progress};
+use crate::transport::Transport;
+
+/// Reads per poll at most, so a remote that floods us cannot hold the game's frame.
+const MAX_READS_PER_POLL: usize = 256;
+
+/// The per-connection settings taken from the class's properties.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub protocols: Vec<String>,
+    pub headers: Vec<String>,
+    pub inbound: InboundLimits,
+    pub outbound: OutboundLimits,
+    pub heartbeat: Option<std::time::Duration>,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug)]
+enum Link {
+    Connecting(Connector),
+    Up(Transport),
+    Down,
+}
+
+/// A connection and the transport it runs over.
+#[derive(Debug)]
+pub struct Session {
+    conn: Connection,
+    link: Link,
+    peer: Option<SocketAddr>,
+}
+
+impl Session {
+    /// Starts a client connection to `target`. Fails only for problems found before any IO
+    /// (bad headers, no TLS); network failures show up later as a CLOSED connection.
+    pub fn connect(target: &Target, settings: &Settings, now: Instant) -> Result<Session, WsError> {
+        if target.secure {
+            return Err(WsError::TlsUnavailable);
+        }
+        let request = ClientRequest {
+            host_header: target.host_header.clone(),
+            resource: target.resource.clone(),
+            protocols: settings.protocols.clone(),
+            headers: settings.headers.clone(),
+        };
+        let (handshake, bytes) = ClientHandshake::start(&request)?;
+        let mut conn = Connection::client(handshake, bytes, settings.timeouts);
+        conn.set_inbound_limits(settings.inbound);
+        conn.set_outbound_limits(settings.outbound);
+        conn.set_heartbeat(settings.heartbeat);
+        let connector = Connector::start(&target.host, target.port, settings.timeouts, now);
+        let mut session = Session { conn, link: Link::Connecting(connector), peer: None };
+        session.advance_link(now);
+        Ok(session)
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The remote address: the one being connected to, then the connected one.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        match &self.link {
+            Link::Connecting(c) => c.current_addr(),
+            Link::Up(_) => self.peer,
+            Link::Down => None,
+        }
+    }
+
+    pub fn set_no_delay(&mut self, enabled: bool) -> io::Result<()> {
+        match &self.link {
+            Link::Up(t) => t.set_no_delay(enabled),
+            _ => Err(io::Error::new(ErrorKind::NotConnected, "no TCP connection")),
+        }
+    }
+
+    /// One step: finish connecting, write, read what arrived, handle timers, write replies.
+    pub fn poll(&mut self, now: Instant) {
+        self.advance_link(now);
+        let Link::Up(transport) = &mut self.link else { return };
+        flush(&mut self.conn, transport);
+        for _ in 0..MAX_READS_PER_POLL {
+            if !self.conn.wants_read() {
+                break;
+            }
+            match self.conn.read_from(transport) {
+                Ok(0) => {
+                    self.conn.on_eof();
+                    break;
+                }
+                Ok(_) => self.conn.process(now),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.conn.on_io_error(&e);
+                    break;
+                }
+            }
+        }
+        // Messages read earlier may be waiting behind a full inbox that the game has drained.
+        self.conn.process(now);
+        self.conn.tick(now);
+        flush(&mut self.conn, transport);
+        self.drop_transport_if_closed();
+    }
+
+    /// Queues a message and writes it right away when the socket takes it (engine semantics:
+    /// bytes leave before the call returns).
+    pub fn send(&mut self, payload: &[u8], text: bool) -> Result<(), WsError> {
+        self.conn.send(payload, text)?;
+        self.flush_now();
+        Ok(())
+    }
+
+    /// `close(code, reason)`; the close frame is written right away too.
+    pub fn close(&mut self, code: i32, reason: &str, now: Instant) -> Result<bool, WsError> {
+        let truncated = self.conn.close(code, reason, now)?;
+        self.flush_now();
+        Ok(truncated)
+    }
+
+    fn flush_now(&mut self) {
+        if let Link::Up(transport) = &mut self.link {
+            flush(&mut self.conn, transport);
+        }
+        self.drop_transport_if_closed();
+    }
+
+    fn advance_link(&mut self, now: Instant) {
+        if self.conn.state() == ReadyState::Closed {
+            return self.drop_transport_if_closed();
+        }
+        let Link::Connecting(connector) = &mut self.link else { return };
+        match connector.poll(now) {
+            Progress::Pending => {}
+            Progress::Connected(stream) => {
+                self.peer = stream.peer_addr().ok();
+                self.link = Link::Up(Transport::Tcp(stream));
+                self.conn.transport_ready(now);
+            }
+            Progress::Failed(e) => {
+                self.conn.abort(e);
+                self.link = Link::Down;
+            }
+        }
+    }
+
+    fn drop_transport_if_closed(&mut self) {
+        if self.conn.state() != ReadyState::Closed {
+            return;
+        }
+        if let Link::Up(t) = &mut self.link {
+            t.shutdown();
+        }
+        self.link = Link::Down;
+    }
+}
+
+/// Writes what the connection has queued; a transport error ends the connection.
+fn flush(conn: &mut Connection, transport: &mut Transport) {
+    if conn.wants_write() {
+        if let Err(e) = conn.write_to(transport) {
+            conn.on_io_error(&e);
+        }
+    }
+}
