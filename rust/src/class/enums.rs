@@ -36,8 +36,10 @@ pub enum WriteMode {
     Binary = 1,
 }
 
-const WRITE_MODE_ENUMERATORS: &[EnumeratorShape] =
-    &[EnumeratorShape::new_int("WRITE_MODE_TEXT", 0), EnumeratorShape::new_int("WRITE_MODE_BINARY", 1)];
+const WRITE_MODE_ENUMERATORS: &[EnumeratorShape] = &[
+    EnumeratorShape::new_int("WRITE_MODE_TEXT", 0),
+    EnumeratorShape::new_int("WRITE_MODE_BINARY", 1),
+];
 
 // SAFETY: both enums are plain `Copy` values with no interior mutability, so a default value can
 // be shared between calls.
@@ -84,7 +86,9 @@ impl FromGodot for State {
             1 => Ok(State::Open),
             2 => Ok(State::Closing),
             3 => Ok(State::Closed),
-            _ => Err(ConvertError::new(format!("{v} is not a RustWebSocketPeer.State"))),
+            _ => Err(ConvertError::new(format!(
+                "{v} is not a RustWebSocketPeer.State"
+            ))),
         }
     }
 }
@@ -107,18 +111,32 @@ impl FromGodot for WriteMode {
     /// Any value but `WRITE_MODE_TEXT` means binary, as in the engine (a strict conversion would
     /// abort the calling script instead).
     fn try_from_godot(v: i64) -> Result<Self, ConvertError> {
-        Ok(if v == 0 { WriteMode::Text } else { WriteMode::Binary })
+        Ok(if v == 0 {
+            WriteMode::Text
+        } else {
+            WriteMode::Binary
+        })
     }
 }
 
 /// Registers both enums' constants on the class; call once the class is registered.
 pub fn register(class: godot::meta::ClassId) {
     use godot::register::private::constant::{ConstantKind, ExportConstant, IntegerConstant};
-    for (name, enumerators) in [("State", STATE_ENUMERATORS), ("WriteMode", WRITE_MODE_ENUMERATORS)] {
+    for (name, enumerators) in [
+        ("State", STATE_ENUMERATORS),
+        ("WriteMode", WRITE_MODE_ENUMERATORS),
+    ] {
         let enumerators = enumerators
             .iter()
             .map(|e| IntegerConstant::new(&e.name, e.value.expect("int enumerators have values")))
             .collect();
-        ExportConstant::new(class, ConstantKind::Enum { name: name.into(), enumerators }).register();
+        ExportConstant::new(
+            class,
+            ConstantKind::Enum {
+                name: name.into(),
+                enumerators,
+            },
+        )
+        .register();
     }
 }

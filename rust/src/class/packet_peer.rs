@@ -12,14 +12,22 @@ use crate::core::state::ReadyState;
 impl IPacketPeerExtension for WebSocketPeer {
     /// Hands Godot the next unread message. It stays valid until the next call (it is kept in
     /// `current_packet`). Unread messages stay readable after the connection closes.
-    unsafe fn get_packet_rawptr(&mut self, r_buffer: RawPtr<*mut RawPtr<*const u8>>, r_buffer_size: RawPtr<*mut i32>) -> Error {
+    unsafe fn get_packet_rawptr(
+        &mut self,
+        r_buffer: RawPtr<*mut RawPtr<*const u8>>,
+        r_buffer_size: RawPtr<*mut i32>,
+    ) -> Error {
         let open = self.state() == ReadyState::Open;
-        let packet = self.session_mut().and_then(|s| s.connection_mut().pop_packet());
+        let packet = self
+            .session_mut()
+            .and_then(|s| s.connection_mut().pop_packet());
         let Some(packet) = packet else {
             if open {
                 return Error::ERR_UNAVAILABLE;
             }
-            godot_error!("RustWebSocketPeer.get_packet(): no packet to read and the connection is not open");
+            godot_error!(
+                "RustWebSocketPeer.get_packet(): no packet to read and the connection is not open"
+            );
             return Error::FAILED;
         };
         let Ok(size) = i32::try_from(packet.data.len()) else {
@@ -39,7 +47,11 @@ impl IPacketPeerExtension for WebSocketPeer {
     }
 
     /// Sends one binary message (what `put_packet` and `put_var` do).
-    unsafe fn put_packet_rawptr(&mut self, p_buffer: RawPtr<*const u8>, p_buffer_size: i32) -> Error {
+    unsafe fn put_packet_rawptr(
+        &mut self,
+        p_buffer: RawPtr<*const u8>,
+        p_buffer_size: i32,
+    ) -> Error {
         let len = usize::try_from(p_buffer_size).unwrap_or(0);
         let payload: &[u8] = if len == 0 || p_buffer.ptr().is_null() {
             &[]

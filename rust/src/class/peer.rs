@@ -11,9 +11,10 @@ use super::enums::{State, WriteMode};
 use super::error_map::{refuse, warn_ended};
 use crate::core::config::{InboundLimits, OutboundLimits};
 use crate::core::error::WsError;
-use crate::core::state::ReadyState;
+use crate::core::state::{ReadyState, Role};
 use crate::core::url;
-use crate::session::{Settings, Session};
+use crate::session::{Session, Settings};
+use crate::transport::stream_peer::{StreamPeerIo, Unusable};
 
 /// A WebSocket connection (RFC 6455), as a client or as the server side of an accepted stream.
 ///
@@ -86,10 +87,17 @@ impl WebSocketPeer {
     /// [member handshake_headers]; with [constant ERR_ALREADY_IN_USE] while connecting or open.
     /// `wss://` is not available in this version ([constant ERR_UNAVAILABLE]).
     #[func]
-    fn connect_to_url(&mut self, url: GString, #[opt(default = OptTls(None))] tls_client_options: OptTls) -> Error {
+    fn connect_to_url(
+        &mut self,
+        url: GString,
+        #[opt(default = OptTls(None))] tls_client_options: OptTls,
+    ) -> Error {
         let url_text = url.to_string();
         if url_text.is_empty() {
-            return refuse("connect_to_url", &WsError::InvalidUrl("the URL is empty".into()));
+            return refuse(
+                "connect_to_url",
+                &WsError::InvalidUrl("the URL is empty".into()),
+            );
         }
         if tls_client_options.0.as_ref().is_some_and(|o| o.is_server()) {
             let e = WsError::InvalidArgument("server TLSOptions cannot be used to connect".into());
@@ -114,19 +122,44 @@ impl WebSocketPeer {
         }
     }
 
-    /// Takes over a connection accepted by a [TCPServer] (optionally wrapped in
-    /// [StreamPeerTLS]) and runs the server side of the handshake. Not available in this version:
-    /// returns [constant ERR_UNAVAILABLE].
+    /// Runs the server side of a connection the game accepted: `stream` is a connected
+    /// [StreamPeerTCP] from [method TCPServer.take_connection], or a [StreamPeerTLS] on which
+    /// [method StreamPeerTLS.accept_stream] was called with [method TLSOptions.server] (it may
+    /// still be handshaking). The client's upgrade request is read and answered in [method poll];
+    /// the sub-protocol is the first of the client's that [member supported_protocols] lists.
+    ///
+    /// A client that has not completed the upgrade within 5 seconds is dropped, and a bad
+    /// request gets an HTTP error answer (400, 426 or 431) before the connection closes; the
+    /// engine's class waits forever and drops bad requests silently.
+    ///
+    /// Fails with [constant ERR_INVALID_PARAMETER] for `null`, another kind of stream, a stream
+    /// that is not connected, or malformed [member handshake_headers]; with
+    /// [constant ERR_ALREADY_IN_USE] while connecting or open. A failed call changes nothing.
     #[func]
     fn accept_stream(&mut self, stream: Option<Gd<StreamPeer>>) -> Error {
-        if stream.is_none() {
-            return refuse("accept_stream", &WsError::InvalidArgument("the stream is null".into()));
-        }
+        let Some(stream) = stream else {
+            return refuse(
+                "accept_stream",
+                &WsError::InvalidArgument("the stream is null".into()),
+            );
+        };
         if matches!(self.state(), ReadyState::Connecting | ReadyState::Open) {
             return refuse("accept_stream", &WsError::AlreadyInUse);
         }
-        godot_error!("RustWebSocketPeer.accept_stream(): the server side is not implemented in this version");
-        Error::ERR_UNAVAILABLE
+        let io = match StreamPeerIo::new(stream) {
+            Ok(io) => io,
+            Err(Unusable::WrongType(why) | Unusable::NotConnected(why)) => {
+                return refuse("accept_stream", &WsError::InvalidArgument(why))
+            }
+        };
+        match Session::accept(io, &self.settings(), Instant::now()) {
+            Ok(session) => {
+                self.reset();
+                self.session = Some(session);
+                Error::OK
+            }
+            Err(e) => refuse("accept_stream", &e),
+        }
     }
 
     /// Sends `message` as one binary frame, or as text with [constant WRITE_MODE_TEXT] (the
@@ -135,7 +168,11 @@ impl WebSocketPeer {
     /// [constant ERR_OUT_OF_MEMORY] when [member outbound_buffer_size] or
     /// [member max_queued_packets] would be exceeded.
     #[func]
-    fn send(&mut self, message: PackedByteArray, #[opt(default = WriteMode::Binary)] write_mode: WriteMode) -> Error {
+    fn send(
+        &mut self,
+        message: PackedByteArray,
+        #[opt(default = WriteMode::Binary)] write_mode: WriteMode,
+    ) -> Error {
         self.send_bytes("send", message.as_slice(), write_mode == WriteMode::Text)
     }
 
@@ -157,7 +194,9 @@ impl WebSocketPeer {
     #[func]
     fn poll(&mut self) {
         let settings = self.settings();
-        let Some(session) = self.session.as_mut() else { return };
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
         apply_live_settings(session, &settings);
         session.poll(Instant::now());
         self.report_failure();
@@ -170,7 +209,9 @@ impl WebSocketPeer {
     /// (outside 1000-1003, 1007-1014, 3000-4999) are refused with an error and change nothing.
     #[func]
     fn close(&mut self, #[opt(default = 1000)] code: i32, #[opt(default = "")] reason: GString) {
-        let Some(session) = self.session.as_mut() else { return };
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
         let reason = String::from_utf8_lossy(reason.to_utf8_buffer().as_slice()).into_owned();
         match session.close(code, &reason, Instant::now()) {
             Ok(true) => godot_warn!("RustWebSocketPeer.close(): reason cut to 123 bytes"),
@@ -185,7 +226,9 @@ impl WebSocketPeer {
     /// The remote IP address, or `""` when there is no TCP connection.
     #[func]
     fn get_connected_host(&self) -> GString {
-        self.peer_addr().map(|a| GString::from(&a.ip().to_string())).unwrap_or_default()
+        self.peer_addr()
+            .map(|a| GString::from(&a.ip().to_string()))
+            .unwrap_or_default()
     }
 
     /// The remote port, or `0` when there is no TCP connection.
@@ -197,13 +240,22 @@ impl WebSocketPeer {
     /// The sub-protocol agreed in the handshake, or `""`.
     #[func]
     fn get_selected_protocol(&self) -> GString {
-        self.session.as_ref().map(|s| GString::from(s.connection().selected_protocol())).unwrap_or_default()
+        self.session
+            .as_ref()
+            .map(|s| GString::from(s.connection().selected_protocol()))
+            .unwrap_or_default()
     }
 
-    /// The URL passed to [method connect_to_url], exactly as given.
+    /// Client: the URL passed to [method connect_to_url], exactly as given. Server: `ws://` or
+    /// `wss://` + the request's Host header + its path and query, once the request has arrived.
     #[func]
     fn get_requested_url(&self) -> GString {
-        self.requested_url.clone()
+        match &self.session {
+            Some(s) if s.connection().role() == Role::Server => {
+                GString::from(s.connection().requested_url())
+            }
+            _ => self.requested_url.clone(),
+        }
     }
 
     /// Turns Nagle's algorithm off (`true`, the default for new connections) or on.
@@ -221,7 +273,10 @@ impl WebSocketPeer {
     /// Payload bytes of messages not yet fully written to the socket (0 unless open).
     #[func]
     fn get_current_outbound_buffered_amount(&self) -> i32 {
-        let n = self.session.as_ref().map_or(0, |s| s.connection().buffered_amount());
+        let n = self
+            .session
+            .as_ref()
+            .map_or(0, |s| s.connection().buffered_amount());
         i32::try_from(n).unwrap_or(i32::MAX)
     }
 
@@ -235,13 +290,18 @@ impl WebSocketPeer {
     /// with after a protocol error; -1 when the connection ended without a closing handshake.
     #[func]
     fn get_close_code(&self) -> i32 {
-        self.session.as_ref().map_or(-1, |s| s.connection().close_code())
+        self.session
+            .as_ref()
+            .map_or(-1, |s| s.connection().close_code())
     }
 
     /// The close reason that goes with [method get_close_code].
     #[func]
     fn get_close_reason(&self) -> GString {
-        self.session.as_ref().map(|s| GString::from(s.connection().close_reason())).unwrap_or_default()
+        self.session
+            .as_ref()
+            .map(|s| GString::from(s.connection().close_reason()))
+            .unwrap_or_default()
     }
 
     #[func]
@@ -251,7 +311,11 @@ impl WebSocketPeer {
 
     #[func]
     fn set_supported_protocols(&mut self, protocols: PackedStringArray) {
-        self.supported_protocols = protocols.as_slice().iter().map(|p| GString::from(p.to_string().trim())).collect();
+        self.supported_protocols = protocols
+            .as_slice()
+            .iter()
+            .map(|p| GString::from(p.to_string().trim()))
+            .collect();
     }
 
     #[func]
@@ -262,7 +326,9 @@ impl WebSocketPeer {
     #[func]
     fn set_heartbeat_interval(&mut self, interval: f64) {
         if !(interval >= 0.0) || !interval.is_finite() {
-            godot_error!("RustWebSocketPeer.heartbeat_interval: {interval} is not a number of seconds >= 0");
+            godot_error!(
+                "RustWebSocketPeer.heartbeat_interval: {interval} is not a number of seconds >= 0"
+            );
             return;
         }
         self.heartbeat_interval = interval;
@@ -271,7 +337,9 @@ impl WebSocketPeer {
 
 impl WebSocketPeer {
     pub(super) fn state(&self) -> ReadyState {
-        self.session.as_ref().map_or(ReadyState::Closed, |s| s.connection().state())
+        self.session
+            .as_ref()
+            .map_or(ReadyState::Closed, |s| s.connection().state())
     }
 
     pub(super) fn session_mut(&mut self) -> Option<&mut Session> {
@@ -279,7 +347,9 @@ impl WebSocketPeer {
     }
 
     pub(super) fn session_ref_count(&self) -> usize {
-        self.session.as_ref().map_or(0, |s| s.connection().packet_count())
+        self.session
+            .as_ref()
+            .map_or(0, |s| s.connection().packet_count())
     }
 
     pub(super) fn set_was_string(&mut self, text: bool) {
@@ -293,7 +363,9 @@ impl WebSocketPeer {
     /// Sends through the session with the current outbound limits; reports refusals.
     pub(super) fn send_bytes(&mut self, method: &str, payload: &[u8], text: bool) -> Error {
         let limits = self.outbound_limits();
-        let Some(session) = self.session.as_mut() else { return refuse(method, &WsError::NotOpen) };
+        let Some(session) = self.session.as_mut() else {
+            return refuse(method, &WsError::NotOpen);
+        };
         session.connection_mut().set_outbound_limits(limits);
         let result = session.send(payload, text);
         self.report_failure();
@@ -316,14 +388,20 @@ impl WebSocketPeer {
     }
 
     fn outbound_limits(&self) -> OutboundLimits {
-        OutboundLimits::from_engine(self.outbound_buffer_size.into(), self.max_queued_packets.into())
+        OutboundLimits::from_engine(
+            self.outbound_buffer_size.into(),
+            self.max_queued_packets.into(),
+        )
     }
 
     fn settings(&self) -> Settings {
         Settings {
             protocols: strings(&self.supported_protocols),
             headers: strings(&self.handshake_headers),
-            inbound: InboundLimits::from_engine(self.inbound_buffer_size.into(), self.max_queued_packets.into()),
+            inbound: InboundLimits::from_engine(
+                self.inbound_buffer_size.into(),
+                self.max_queued_packets.into(),
+            ),
             outbound: self.outbound_limits(),
             heartbeat: heartbeat(self.heartbeat_interval),
             timeouts: Default::default(),
@@ -356,5 +434,7 @@ fn apply_live_settings(session: &mut Session, settings: &Settings) {
 }
 
 fn heartbeat(seconds: f64) -> Option<Duration> {
-    (seconds > 0.0).then(|| Duration::try_from_secs_f64(seconds).ok()).flatten()
+    (seconds > 0.0)
+        .then(|| Duration::try_from_secs_f64(seconds).ok())
+        .flatten()
 }

@@ -25,7 +25,11 @@ pub enum LocalClose {
     /// `code == 0`: an empty close frame (no status), as the engine sends.
     Empty,
     /// A status code and a reason of at most [`MAX_REASON_BYTES`].
-    Status { code: u16, reason: String, truncated: bool },
+    Status {
+        code: u16,
+        reason: String,
+        truncated: bool,
+    },
 }
 
 /// Checks a local close request. An invalid code is refused (the engine sends anything and its
@@ -42,7 +46,11 @@ pub fn local_close(code: i32, reason: &str) -> Result<LocalClose, String> {
         ));
     };
     let (reason, truncated) = truncate_utf8(reason, MAX_REASON_BYTES);
-    Ok(LocalClose::Status { code, reason: reason.to_owned(), truncated })
+    Ok(LocalClose::Status {
+        code,
+        reason: reason.to_owned(),
+        truncated,
+    })
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
@@ -88,7 +96,10 @@ pub struct BadClose {
 /// Reads a close frame payload (RFC 6455 section 5.5.1).
 pub fn parse_payload(payload: &[u8]) -> Result<RemoteClose, BadClose> {
     match payload {
-        [] => Ok(RemoteClose { code: 0, reason: String::new() }),
+        [] => Ok(RemoteClose {
+            code: 0,
+            reason: String::new(),
+        }),
         [_] => Err(BadClose {
             answer: code::PROTOCOL_ERROR,
             detail: "close frame with a 1-byte payload".into(),
@@ -102,7 +113,10 @@ pub fn parse_payload(payload: &[u8]) -> Result<RemoteClose, BadClose> {
                 });
             }
             match std::str::from_utf8(reason) {
-                Ok(r) => Ok(RemoteClose { code: status, reason: r.to_owned() }),
+                Ok(r) => Ok(RemoteClose {
+                    code: status,
+                    reason: r.to_owned(),
+                }),
                 Err(_) => Err(BadClose {
                     answer: code::INVALID_PAYLOAD,
                     detail: "close reason is not valid UTF-8".into(),
@@ -144,14 +158,21 @@ mod tests {
         assert!(local_close(-5, "").is_err());
         assert_eq!(
             local_close(4001, "bye"),
-            Ok(LocalClose::Status { code: 4001, reason: "bye".into(), truncated: false })
+            Ok(LocalClose::Status {
+                code: 4001,
+                reason: "bye".into(),
+                truncated: false
+            })
         );
     }
 
     #[test]
     fn long_reasons_are_cut_on_a_character_boundary() {
         let euro = "€".repeat(42); // 126 bytes, 3 per character
-        let Ok(LocalClose::Status { reason, truncated, .. }) = local_close(1000, &euro) else {
+        let Ok(LocalClose::Status {
+            reason, truncated, ..
+        }) = local_close(1000, &euro)
+        else {
             panic!("expected a status close");
         };
         assert!(truncated);
@@ -163,14 +184,32 @@ mod tests {
 
     #[test]
     fn close_payloads_are_parsed_and_checked() {
-        assert_eq!(parse_payload(&[]), Ok(RemoteClose { code: 0, reason: String::new() }));
-        assert_eq!(parse_payload(&[0x03]).unwrap_err().answer, code::PROTOCOL_ERROR);
+        assert_eq!(
+            parse_payload(&[]),
+            Ok(RemoteClose {
+                code: 0,
+                reason: String::new()
+            })
+        );
+        assert_eq!(
+            parse_payload(&[0x03]).unwrap_err().answer,
+            code::PROTOCOL_ERROR
+        );
         assert_eq!(
             parse_payload(&[0x0f, 0xa1, b'h', b'i']),
-            Ok(RemoteClose { code: 4001, reason: "hi".into() })
+            Ok(RemoteClose {
+                code: 4001,
+                reason: "hi".into()
+            })
         );
-        assert_eq!(parse_payload(&[0x03, 0xed]).unwrap_err().answer, code::PROTOCOL_ERROR); // 1005
-        assert_eq!(parse_payload(&[0x03, 0xe8, 0xff]).unwrap_err().answer, code::INVALID_PAYLOAD);
+        assert_eq!(
+            parse_payload(&[0x03, 0xed]).unwrap_err().answer,
+            code::PROTOCOL_ERROR
+        ); // 1005
+        assert_eq!(
+            parse_payload(&[0x03, 0xe8, 0xff]).unwrap_err().answer,
+            code::INVALID_PAYLOAD
+        );
         let p = encode_payload(&local_close(4001, "hi").unwrap());
         assert_eq!(p, vec![0x0f, 0xa1, b'h', b'i']);
     }

@@ -16,7 +16,10 @@ pub struct InboundLimits {
 
 impl Default for InboundLimits {
     fn default() -> Self {
-        InboundLimits { max_message: 65535, max_packets: 4096 }
+        InboundLimits {
+            max_message: 65535,
+            max_packets: 4096,
+        }
     }
 }
 
@@ -33,7 +36,10 @@ pub struct OutboundLimits {
 
 impl Default for OutboundLimits {
     fn default() -> Self {
-        OutboundLimits { max_bytes: Some(65535), max_frames: 4096 }
+        OutboundLimits {
+            max_bytes: Some(65535),
+            max_frames: 4096,
+        }
     }
 }
 
@@ -41,7 +47,9 @@ impl OutboundLimits {
     /// Builds the limits from the engine's integer properties.
     pub fn from_engine(outbound_buffer_size: i64, max_queued_packets: i64) -> Self {
         OutboundLimits {
-            max_bytes: usize::try_from(outbound_buffer_size).ok().filter(|&n| n > 0),
+            max_bytes: usize::try_from(outbound_buffer_size)
+                .ok()
+                .filter(|&n| n > 0),
             // The engine compares unsigned, so a negative limit means "unlimited".
             max_frames: usize::try_from(max_queued_packets).unwrap_or(usize::MAX),
         }
@@ -68,6 +76,9 @@ pub struct Timeouts {
     /// From the TCP connection being up to the 101 response (client) or to the upgrade request
     /// being answered (server). Default 10 s.
     pub handshake: Duration,
+    /// Server side: from `accept_stream` to a complete upgrade request. Default 5 s (the engine
+    /// waits forever; its multiplayer peer uses 3 s). Ends slow or silent clients.
+    pub accept: Duration,
     /// From our close frame to the remote's answer; then the transport is dropped. Default 10 s.
     pub closing: Duration,
 }
@@ -78,6 +89,7 @@ impl Default for Timeouts {
             resolve: Duration::from_secs(30),
             connect: Duration::from_secs(30),
             handshake: Duration::from_secs(10),
+            accept: Duration::from_secs(5),
             closing: Duration::from_secs(10),
         }
     }

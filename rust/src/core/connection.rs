@@ -15,17 +15,19 @@ use super::config::{InboundLimits, OutboundLimits, Timeouts};
 use super::error::{Phase, WsError};
 use super::frame::{self, random_mask};
 use super::handshake::client::ClientHandshake;
+use super::handshake::server::ServerHandshake;
 use super::heartbeat::{Beat, Heartbeat};
 use super::inbox::{Inbox, Packet};
 use super::outbound::Outbound;
-use super::reader::{Incoming, MessageReader, ReadError};
 use super::read_buffer::ReadBuffer;
+use super::reader::{Incoming, MessageReader, ReadError};
 use super::state::{ReadyState, Role};
 
 /// The upgrade still to be completed.
 #[derive(Debug)]
 enum Handshake {
     Client(ClientHandshake),
+    Server(ServerHandshake),
 }
 
 /// A WebSocket connection's whole state.
@@ -47,11 +49,14 @@ pub struct Connection {
     heartbeat: Heartbeat,
     close_sent: bool,
     close_received: bool,
-    /// We sent a close because the remote broke the protocol: finish once it is written.
+    /// We sent a close (or an HTTP error) because the remote broke the protocol: finish once it
+    /// is written.
     failing: bool,
     close_code: i32,
     close_reason: String,
     protocol: String,
+    /// Server side: the URL the client asked for.
+    requested_url: String,
     cause: Option<WsError>,
 }
 
@@ -62,6 +67,15 @@ impl Connection {
         let mut conn = Connection::new(Role::Client, timeouts);
         conn.handshake = Some(Handshake::Client(handshake));
         conn.tx.push_raw(request);
+        conn
+    }
+
+    /// The server side of a connection whose transport is already up: it waits for the client's
+    /// request, within the handshake deadline from `now`.
+    pub fn server(handshake: ServerHandshake, timeouts: Timeouts, now: Instant) -> Self {
+        let mut conn = Connection::new(Role::Server, timeouts);
+        conn.handshake = Some(Handshake::Server(handshake));
+        conn.deadline = Some((Phase::Handshake, now + timeouts.accept));
         conn
     }
 
@@ -86,6 +100,7 @@ impl Connection {
             close_code: -1,
             close_reason: String::new(),
             protocol: String::new(),
+            requested_url: String::new(),
             cause: None,
         }
     }
@@ -132,6 +147,11 @@ impl Connection {
         &self.protocol
     }
 
+    /// Server side: `ws://` or `wss://` + the request's Host + its target, once it has arrived.
+    pub fn requested_url(&self) -> &str {
+        &self.requested_url
+    }
+
     /// Why the connection failed or ended abnormally, if it did.
     pub fn cause(&self) -> Option<&WsError> {
         self.cause.as_ref()
@@ -168,8 +188,10 @@ impl Connection {
     /// piling up: the remote is then held back by TCP flow control, nothing is dropped).
     pub fn wants_read(&self) -> bool {
         match self.state {
-            ReadyState::Connecting => self.handshake.is_some(),
-            ReadyState::Open | ReadyState::Closing => !self.close_received && !self.failing && !self.inbox_full(),
+            ReadyState::Connecting => self.handshake.is_some() && !self.failing,
+            ReadyState::Open | ReadyState::Closing => {
+                !self.close_received && !self.failing && !self.inbox_full()
+            }
             ReadyState::Closed => false,
         }
     }
@@ -193,6 +215,9 @@ impl Connection {
     pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<usize> {
         let n = self.tx.write_to(w)?;
         self.finish_if_done();
+        if self.state == ReadyState::Connecting && self.failing && self.tx.is_empty() {
+            self.to_closed(); // the HTTP error answer is out
+        }
         Ok(n)
     }
 
@@ -228,18 +253,42 @@ impl Connection {
 
     /// Returns true when the connection opened and processing should go on.
     fn process_handshake(&mut self, now: Instant) -> bool {
-        let Some(Handshake::Client(hs)) = &self.handshake else { return false };
-        match hs.read_response(self.rx.data_mut()) {
-            Ok(None) => false,
-            Ok(Some(accepted)) => {
-                self.rx.consume(accepted.head_len);
-                self.open(accepted.protocol, now);
-                true
-            }
-            Err(e) => {
-                self.fail(e);
-                false
-            }
+        if self.failing {
+            return false;
+        }
+        match &self.handshake {
+            None => false,
+            Some(Handshake::Client(hs)) => match hs.read_response(self.rx.data_mut()) {
+                Ok(None) => false,
+                Ok(Some(accepted)) => {
+                    self.rx.consume(accepted.head_len);
+                    self.open(accepted.protocol, now);
+                    true
+                }
+                Err(e) => {
+                    self.fail(e);
+                    false
+                }
+            },
+            Some(Handshake::Server(hs)) => match hs.read_request(self.rx.data_mut()) {
+                Ok(None) => false,
+                Ok(Some(upgrade)) => {
+                    self.rx.consume(upgrade.head_len);
+                    self.requested_url = upgrade.requested_url;
+                    // Frames we send from now on queue behind the 101 response.
+                    self.tx.push_raw(upgrade.response);
+                    self.open(upgrade.protocol, now);
+                    true
+                }
+                Err(refusal) => {
+                    // Answer with the HTTP error, then close once it is written (or the
+                    // handshake deadline passes).
+                    self.tx.push_raw(refusal.response);
+                    self.cause = Some(refusal.why);
+                    self.failing = true;
+                    false
+                }
+            },
         }
     }
 
@@ -256,8 +305,12 @@ impl Connection {
     /// The remote closed the stream.
     pub fn on_eof(&mut self) {
         let why = match self.state {
-            ReadyState::Connecting => WsError::Handshake("the server closed the connection during the handshake".into()),
-            _ => WsError::ConnectionLost("the remote closed the TCP connection without a closing handshake".into()),
+            ReadyState::Connecting => {
+                WsError::Handshake("the server closed the connection during the handshake".into())
+            }
+            _ => WsError::ConnectionLost(
+                "the remote closed the TCP connection without a closing handshake".into(),
+            ),
         };
         self.fail(why);
     }
@@ -303,12 +356,18 @@ impl Connection {
         }
         let limits = self.outbound;
         if self.tx.frame_count() >= limits.max_frames {
-            return Err(WsError::TooManyQueued { limit: limits.max_frames });
+            return Err(WsError::TooManyQueued {
+                limit: limits.max_frames,
+            });
         }
         if let Some(limit) = limits.max_bytes {
             let queued = self.tx.buffered_amount();
             if queued.saturating_add(payload.len()) > limit {
-                return Err(WsError::OutboundFull { queued, size: payload.len(), limit });
+                return Err(WsError::OutboundFull {
+                    queued,
+                    size: payload.len(),
+                    limit,
+                });
             }
         }
         let opcode = OpCode::Data(if text { Data::Text } else { Data::Binary });
@@ -334,7 +393,13 @@ impl Connection {
             ReadyState::Closing | ReadyState::Closed => Ok(false),
             ReadyState::Open => {
                 let local = close::local_close(code, reason).map_err(WsError::InvalidArgument)?;
-                let truncated = matches!(local, LocalClose::Status { truncated: true, .. });
+                let truncated = matches!(
+                    local,
+                    LocalClose::Status {
+                        truncated: true,
+                        ..
+                    }
+                );
                 self.queue_close(&local);
                 self.state = ReadyState::Closing;
                 self.deadline = Some((Phase::Closing, now + self.timeouts.closing));
@@ -358,7 +423,12 @@ impl Connection {
     fn queue_close(&mut self, close: &LocalClose) {
         let mut bytes = Vec::new();
         let payload = close::encode_payload(close);
-        frame::encode(&mut bytes, OpCode::Control(Control::Close), &payload, self.mask());
+        frame::encode(
+            &mut bytes,
+            OpCode::Control(Control::Close),
+            &payload,
+            self.mask(),
+        );
         self.tx.push_close(bytes);
         self.close_sent = true;
     }
@@ -384,7 +454,11 @@ impl Connection {
             // Echo the remote's status, as the engine does.
             let echo = match remote.code {
                 0 => LocalClose::Empty,
-                code => LocalClose::Status { code, reason: self.close_reason.clone(), truncated: false },
+                code => LocalClose::Status {
+                    code,
+                    reason: self.close_reason.clone(),
+                    truncated: false,
+                },
             };
             self.queue_close(&echo);
             self.state = ReadyState::Closing;
@@ -396,14 +470,21 @@ impl Connection {
     fn on_read_error(&mut self, error: ReadError, now: Instant) {
         let (code, cause) = match error {
             ReadError::Protocol { code, detail } => (code, WsError::Protocol { code, detail }),
-            ReadError::TooBig { size, limit } => (close::code::MESSAGE_TOO_BIG, WsError::MessageTooBig { size, limit }),
+            ReadError::TooBig { size, limit } => (
+                close::code::MESSAGE_TOO_BIG,
+                WsError::MessageTooBig { size, limit },
+            ),
         };
         if self.close_sent {
             // We are already closing; the remote only made it worse.
             return self.fail(cause);
         }
         let reason = close::reason_for(code);
-        self.queue_close(&LocalClose::Status { code, reason: reason.into(), truncated: false });
+        self.queue_close(&LocalClose::Status {
+            code,
+            reason: reason.into(),
+            truncated: false,
+        });
         self.close_code = i32::from(code);
         self.close_reason = reason.into();
         self.cause = Some(cause);
@@ -416,7 +497,11 @@ impl Connection {
     /// failing the connection.
     fn finish_if_done(&mut self) {
         let active = matches!(self.state, ReadyState::Open | ReadyState::Closing);
-        if active && self.close_sent && !self.tx.has_close() && (self.close_received || self.failing) {
+        if active
+            && self.close_sent
+            && !self.tx.has_close()
+            && (self.close_received || self.failing)
+        {
             self.to_closed();
         }
     }

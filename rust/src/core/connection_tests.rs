@@ -20,7 +20,11 @@ struct Harness {
 
 impl Harness {
     fn connecting() -> Harness {
-        let request = ClientRequest { host_header: "h".into(), resource: "/".into(), ..Default::default() };
+        let request = ClientRequest {
+            host_header: "h".into(),
+            resource: "/".into(),
+            ..Default::default()
+        };
         let (hs, bytes) = ClientHandshake::start(&request).unwrap();
         let mut h = Harness {
             conn: Connection::client(hs, bytes, Timeouts::default()),
@@ -37,7 +41,10 @@ impl Harness {
     fn open() -> Harness {
         let mut h = Harness::connecting();
         let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
-        let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap();
         let response = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: {}\r\n\r\n",
@@ -89,12 +96,17 @@ impl Harness {
     }
 
     fn packets(&mut self) -> Vec<(Vec<u8>, bool)> {
-        std::iter::from_fn(|| self.conn.pop_packet()).map(|p| (p.data, p.text)).collect()
+        std::iter::from_fn(|| self.conn.pop_packet())
+            .map(|p| (p.data, p.text))
+            .collect()
     }
 }
 
 fn message(data: &[u8], text: bool) -> Incoming {
-    Incoming::Message { data: data.to_vec(), text }
+    Incoming::Message {
+        data: data.to_vec(),
+        text,
+    }
 }
 
 fn close_frame(code: u16, reason: &str) -> Vec<u8> {
@@ -110,9 +122,23 @@ fn opens_and_exchanges_messages_both_ways() {
     h.conn.send(b"", false).unwrap();
     h.pump();
     // The server reader only accepts masked frames, so this also checks the client masks.
-    assert_eq!(h.server_receives(), vec![message(b"hello", true), message(&[1, 2, 3], false), message(b"", false)]);
-    let frames = [raw_frame(0x1, true, "héllo".as_bytes(), None), raw_frame(0x2, true, &[9; 70000], None)].concat();
-    h.conn.set_inbound_limits(InboundLimits { max_message: 100_000, max_packets: 10 });
+    assert_eq!(
+        h.server_receives(),
+        vec![
+            message(b"hello", true),
+            message(&[1, 2, 3], false),
+            message(b"", false)
+        ]
+    );
+    let frames = [
+        raw_frame(0x1, true, "héllo".as_bytes(), None),
+        raw_frame(0x2, true, &[9; 70000], None),
+    ]
+    .concat();
+    h.conn.set_inbound_limits(InboundLimits {
+        max_message: 100_000,
+        max_packets: 10,
+    });
     h.server_sends(&frames);
     // Limits latch at the handshake, so the 70000-byte frame exceeds the default 65535.
     assert_eq!(h.conn.state(), ReadyState::Closed);
@@ -123,18 +149,29 @@ fn opens_and_exchanges_messages_both_ways() {
 #[test]
 fn handshake_leftovers_and_a_thousand_messages_keep_their_order() {
     let mut h = Harness::connecting();
-    h.conn.set_inbound_limits(InboundLimits { max_message: 65535, max_packets: 4096 });
+    h.conn.set_inbound_limits(InboundLimits {
+        max_message: 65535,
+        max_packets: 4096,
+    });
     let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
-    let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+    let key = request
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
     let mut bytes = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
         derive_accept_key(key.as_bytes())
     )
     .into_bytes();
-    let expected: Vec<(Vec<u8>, bool)> =
-        (0..1000u32).map(|i| (vec![(i % 251) as u8; (i as usize * 37) % 3000], i % 3 == 0)).collect();
+    let expected: Vec<(Vec<u8>, bool)> = (0..1000u32)
+        .map(|i| (vec![(i % 251) as u8; (i as usize * 37) % 3000], i % 3 == 0))
+        .collect();
     for (data, text) in &expected {
-        let data = if *text { vec![b'a'; data.len()] } else { data.clone() };
+        let data = if *text {
+            vec![b'a'; data.len()]
+        } else {
+            data.clone()
+        };
         bytes.extend(raw_frame(if *text { 1 } else { 2 }, true, &data, None));
     }
     h.server_sends(&bytes);
@@ -158,25 +195,57 @@ fn local_close_waits_for_the_echo_and_reports_the_remote_code() {
     let mut h = Harness::open();
     assert_eq!(h.conn.close(4001, "bye now", h.now), Ok(false));
     assert_eq!(h.conn.state(), ReadyState::Closing);
-    assert_eq!(h.conn.close_code(), -1, "our own code is not reported before the echo");
+    assert_eq!(
+        h.conn.close_code(),
+        -1,
+        "our own code is not reported before the echo"
+    );
     h.pump();
-    let close = RemoteClose { code: 4001, reason: "bye now".into() };
+    let close = RemoteClose {
+        code: 4001,
+        reason: "bye now".into(),
+    };
     assert_eq!(h.server_receives(), vec![Incoming::Close(close)]);
     assert!(h.conn.send(b"late", true).is_err());
-    h.server_sends(&[raw_frame(0x1, true, b"in flight", None), close_frame(4001, "bye now")].concat());
+    h.server_sends(
+        &[
+            raw_frame(0x1, true, b"in flight", None),
+            close_frame(4001, "bye now"),
+        ]
+        .concat(),
+    );
     assert_eq!(h.conn.state(), ReadyState::Closed);
-    assert_eq!((h.conn.close_code(), h.conn.close_reason()), (4001, "bye now"));
-    assert_eq!(h.packets(), vec![(b"in flight".to_vec(), true)], "data sent before the echo is kept");
+    assert_eq!(
+        (h.conn.close_code(), h.conn.close_reason()),
+        (4001, "bye now")
+    );
+    assert_eq!(
+        h.packets(),
+        vec![(b"in flight".to_vec(), true)],
+        "data sent before the echo is kept"
+    );
     assert!(h.conn.cause().is_none());
 }
 
 #[test]
 fn remote_close_is_echoed_and_earlier_messages_stay_readable() {
     let mut h = Harness::open();
-    h.server_sends(&[raw_frame(0x1, true, b"last words", None), close_frame(4002, "srv")].concat());
+    h.server_sends(
+        &[
+            raw_frame(0x1, true, b"last words", None),
+            close_frame(4002, "srv"),
+        ]
+        .concat(),
+    );
     assert_eq!(h.conn.state(), ReadyState::Closed);
     assert_eq!((h.conn.close_code(), h.conn.close_reason()), (4002, "srv"));
-    assert_eq!(h.server_receives(), vec![Incoming::Close(RemoteClose { code: 4002, reason: "srv".into() })]);
+    assert_eq!(
+        h.server_receives(),
+        vec![Incoming::Close(RemoteClose {
+            code: 4002,
+            reason: "srv".into()
+        })]
+    );
     assert_eq!(h.conn.packet_count(), 1);
     assert_eq!(h.packets(), vec![(b"last words".to_vec(), true)]);
 }
@@ -186,14 +255,24 @@ fn empty_close_frame_reports_zero() {
     let mut h = Harness::open();
     h.server_sends(&raw_frame(0x8, true, b"", None));
     assert_eq!(h.conn.close_code(), 0);
-    assert_eq!(h.server_receives(), vec![Incoming::Close(RemoteClose { code: 0, reason: String::new() })]);
+    assert_eq!(
+        h.server_receives(),
+        vec![Incoming::Close(RemoteClose {
+            code: 0,
+            reason: String::new()
+        })]
+    );
 }
 
 #[test]
 fn protocol_errors_close_with_the_matching_code() {
     for (bytes, code, reason) in [
         (vec![0xc1, 0x00], 1002, "Protocol error"),
-        (raw_frame(0x1, true, b"\xc3\x28", None), 1007, "Invalid frame payload data"),
+        (
+            raw_frame(0x1, true, b"\xc3\x28", None),
+            1007,
+            "Invalid frame payload data",
+        ),
         (close_frame(1005, ""), 1002, "Protocol error"),
     ] {
         let mut h = Harness::open();
@@ -202,7 +281,10 @@ fn protocol_errors_close_with_the_matching_code() {
         assert_eq!((h.conn.close_code(), h.conn.close_reason()), (code, reason));
         assert!(matches!(h.conn.cause(), Some(WsError::Protocol { .. })));
         let sent = h.server_receives();
-        assert!(matches!(&sent[..], [Incoming::Close(RemoteClose { code: c, .. })] if i32::from(*c) == code), "{sent:?}");
+        assert!(
+            matches!(&sent[..], [Incoming::Close(RemoteClose { code: c, .. })] if i32::from(*c) == code),
+            "{sent:?}"
+        );
     }
 }
 
@@ -210,21 +292,41 @@ fn protocol_errors_close_with_the_matching_code() {
 fn pings_are_answered_with_their_payload() {
     let mut h = Harness::open();
     h.server_sends(&raw_frame(0x9, true, b"are you there", None));
-    assert_eq!(h.server_receives(), vec![Incoming::Pong(b"are you there".to_vec())]);
+    assert_eq!(
+        h.server_receives(),
+        vec![Incoming::Pong(b"are you there".to_vec())]
+    );
     assert_eq!(h.conn.packet_count(), 0, "control frames are not packets");
 }
 
 #[test]
 fn outbound_limits_are_checked_per_send() {
     let mut h = Harness::open();
-    h.conn.set_outbound_limits(OutboundLimits { max_bytes: Some(10), max_frames: 4096 });
+    h.conn.set_outbound_limits(OutboundLimits {
+        max_bytes: Some(10),
+        max_frames: 4096,
+    });
     assert_eq!(h.conn.send(&[0; 10], false), Ok(()));
     h.to_server.data.clear();
-    assert!(matches!(h.conn.send(&[0; 11], false), Err(WsError::OutboundFull { .. })));
-    h.conn.set_outbound_limits(OutboundLimits { max_bytes: None, max_frames: 0 });
-    assert_eq!(h.conn.send(&[0; 1], false), Err(WsError::TooManyQueued { limit: 0 }));
-    h.conn.set_outbound_limits(OutboundLimits::from_engine(0, 4096));
-    assert_eq!(h.conn.send(&vec![0; 1 << 20], false), Ok(()), "outbound_buffer_size 0 disables the limit");
+    assert!(matches!(
+        h.conn.send(&[0; 11], false),
+        Err(WsError::OutboundFull { .. })
+    ));
+    h.conn.set_outbound_limits(OutboundLimits {
+        max_bytes: None,
+        max_frames: 0,
+    });
+    assert_eq!(
+        h.conn.send(&[0; 1], false),
+        Err(WsError::TooManyQueued { limit: 0 })
+    );
+    h.conn
+        .set_outbound_limits(OutboundLimits::from_engine(0, 4096));
+    assert_eq!(
+        h.conn.send(&vec![0; 1 << 20], false),
+        Ok(()),
+        "outbound_buffer_size 0 disables the limit"
+    );
 }
 
 #[test]
@@ -232,7 +334,11 @@ fn sending_needs_an_open_connection() {
     let mut h = Harness::connecting();
     assert_eq!(h.conn.send(b"x", true), Err(WsError::NotOpen));
     h.conn.close(1000, "", h.now).unwrap();
-    assert_eq!(h.conn.state(), ReadyState::Closed, "close while connecting drops the connection");
+    assert_eq!(
+        h.conn.state(),
+        ReadyState::Closed,
+        "close while connecting drops the connection"
+    );
     assert_eq!(h.conn.send(b"x", true), Err(WsError::NotOpen));
 }
 
@@ -240,13 +346,19 @@ fn sending_needs_an_open_connection() {
 fn invalid_close_codes_are_refused_and_change_nothing() {
     let mut h = Harness::open();
     for code in [1005, 999, 5000, 70000] {
-        assert!(matches!(h.conn.close(code, "", h.now), Err(WsError::InvalidArgument(_))));
+        assert!(matches!(
+            h.conn.close(code, "", h.now),
+            Err(WsError::InvalidArgument(_))
+        ));
         assert_eq!(h.conn.state(), ReadyState::Open);
     }
     assert_eq!(h.conn.close(1000, &"€".repeat(50), h.now), Ok(true));
     h.pump();
     let sent = h.server_receives();
-    assert!(matches!(&sent[..], [Incoming::Close(c)] if c.reason.len() == 123), "{sent:?}");
+    assert!(
+        matches!(&sent[..], [Incoming::Close(c)] if c.reason.len() == 123),
+        "{sent:?}"
+    );
 }
 
 #[test]
@@ -259,7 +371,10 @@ fn abrupt_loss_reports_minus_one() {
     assert!(matches!(h.conn.cause(), Some(WsError::ConnectionLost(_))));
     let mut h = Harness::open();
     h.conn.close(-1, "", h.now).unwrap();
-    assert_eq!((h.conn.state(), h.conn.close_code()), (ReadyState::Closed, -1));
+    assert_eq!(
+        (h.conn.state(), h.conn.close_code()),
+        (ReadyState::Closed, -1)
+    );
 }
 
 #[test]
@@ -273,7 +388,10 @@ fn every_wait_has_a_deadline() {
     h.advance(Timeouts::default().closing - Duration::from_millis(1));
     assert_eq!(h.conn.state(), ReadyState::Closing);
     h.advance(Duration::from_millis(1));
-    assert_eq!((h.conn.state(), h.conn.close_code()), (ReadyState::Closed, -1));
+    assert_eq!(
+        (h.conn.state(), h.conn.close_code()),
+        (ReadyState::Closed, -1)
+    );
     assert_eq!(h.conn.cause(), Some(&WsError::Timeout(Phase::Closing)));
 }
 
@@ -288,16 +406,25 @@ fn heartbeat_pings_and_drops_a_silent_remote() {
     assert_eq!(h.server_receives(), vec![Incoming::Ping(vec![])]);
     assert_eq!(h.conn.state(), ReadyState::Open);
     h.advance(Duration::from_millis(1001));
-    assert_eq!((h.conn.state(), h.conn.close_code()), (ReadyState::Closed, -1));
+    assert_eq!(
+        (h.conn.state(), h.conn.close_code()),
+        (ReadyState::Closed, -1)
+    );
     assert_eq!(h.conn.cause(), Some(&WsError::Timeout(Phase::Heartbeat)));
 }
 
 #[test]
 fn unread_packets_hold_back_reading_without_dropping() {
     let mut h = Harness::connecting();
-    h.conn.set_inbound_limits(InboundLimits { max_message: 1000, max_packets: 2 });
+    h.conn.set_inbound_limits(InboundLimits {
+        max_message: 1000,
+        max_packets: 2,
+    });
     let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
-    let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+    let key = request
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
     let mut bytes = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
         derive_accept_key(key.as_bytes())
@@ -324,4 +451,121 @@ fn failed_handshake_reports_why() {
     h.server_sends(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(h.conn.state(), ReadyState::Closed);
     assert!(matches!(h.conn.cause(), Some(WsError::Handshake(m)) if m.contains("404")));
+}
+
+/// Moves bytes between two connections until neither has anything to say (bounded).
+fn exchange(client: &mut Connection, server: &mut Connection, now: Instant) {
+    let (mut c2s, mut s2c) = (Pipe::default(), Pipe::default());
+    for _ in 0..100 {
+        let _ = client.write_to(&mut c2s);
+        let _ = server.write_to(&mut s2c);
+        if c2s.data.is_empty() && s2c.data.is_empty() {
+            return;
+        }
+        while server.wants_read() && server.read_from(&mut c2s).is_ok_and(|n| n > 0) {
+            server.process(now);
+        }
+        while client.wants_read() && client.read_from(&mut s2c).is_ok_and(|n| n > 0) {
+            client.process(now);
+        }
+    }
+    panic!("the connections kept talking for 100 rounds");
+}
+
+fn server_conn(protocols: &[&str], now: Instant) -> Connection {
+    use crate::core::handshake::server::{ServerConfig, ServerHandshake};
+    let config = ServerConfig {
+        protocols: protocols.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    Connection::server(
+        ServerHandshake::new(config).unwrap(),
+        Timeouts::default(),
+        now,
+    )
+}
+
+fn client_conn(protocols: &[&str], now: Instant) -> Connection {
+    let request = ClientRequest {
+        host_header: "example.com:9000".into(),
+        resource: "/room".into(),
+        protocols: protocols.iter().map(|s| s.to_string()).collect(),
+        headers: vec![],
+    };
+    let (hs, bytes) = ClientHandshake::start(&request).unwrap();
+    let mut c = Connection::client(hs, bytes, Timeouts::default());
+    c.transport_ready(now);
+    c
+}
+
+#[test]
+fn our_client_and_server_agree() {
+    let now = Instant::now();
+    let (mut client, mut server) = (client_conn(&["chat", "v2"], now), server_conn(&["v2"], now));
+    exchange(&mut client, &mut server, now);
+    assert_eq!(
+        (client.state(), server.state()),
+        (ReadyState::Open, ReadyState::Open)
+    );
+    assert_eq!(
+        (client.selected_protocol(), server.selected_protocol()),
+        ("v2", "v2")
+    );
+    assert_eq!(server.requested_url(), "ws://example.com:9000/room");
+    client.send(b"ping?", true).unwrap();
+    server.send(&[0xff; 1000], false).unwrap();
+    exchange(&mut client, &mut server, now);
+    assert_eq!(
+        server.pop_packet(),
+        Some(Packet {
+            data: b"ping?".to_vec(),
+            text: true
+        })
+    );
+    assert_eq!(
+        client.pop_packet(),
+        Some(Packet {
+            data: vec![0xff; 1000],
+            text: false
+        })
+    );
+    server.close(4000, "done", now).unwrap();
+    exchange(&mut client, &mut server, now);
+    assert_eq!(
+        (client.state(), server.state()),
+        (ReadyState::Closed, ReadyState::Closed)
+    );
+    assert_eq!((client.close_code(), server.close_code()), (4000, 4000));
+}
+
+#[test]
+fn a_refused_client_gets_an_http_error_then_the_connection_closes() {
+    let now = Instant::now();
+    let (mut client, mut server) = (client_conn(&["nope"], now), server_conn(&["v2"], now));
+    exchange(&mut client, &mut server, now);
+    assert_eq!(server.state(), ReadyState::Closed);
+    assert!(matches!(server.cause(), Some(WsError::Handshake(_))));
+    assert_eq!(server.close_code(), -1);
+    // The client read the 400 answer and failed with it.
+    assert!(
+        matches!(client.cause(), Some(WsError::Handshake(m)) if m.contains("400")),
+        "{:?}",
+        client.cause()
+    );
+}
+
+#[test]
+fn a_silent_client_is_dropped_at_the_accept_deadline() {
+    let now = Instant::now();
+    let mut server = server_conn(&[], now);
+    server.tick(now + Timeouts::default().accept - Duration::from_millis(1));
+    assert_eq!(server.state(), ReadyState::Connecting);
+    server.tick(now + Timeouts::default().accept);
+    assert_eq!(
+        (server.state(), server.cause()),
+        (
+            ReadyState::Closed,
+            Some(&WsError::Timeout(Phase::Handshake))
+        )
+    );
 }

@@ -48,7 +48,11 @@ pub enum WsError {
     /// Sending needs an open connection.
     NotOpen,
     /// The message would push the bytes waiting to be written past `outbound_buffer_size`.
-    OutboundFull { queued: usize, size: usize, limit: usize },
+    OutboundFull {
+        queued: usize,
+        size: usize,
+        limit: usize,
+    },
     /// `max_queued_packets` frames are already waiting to be written.
     TooManyQueued { limit: usize },
     /// The host name could not be resolved.

@@ -15,7 +15,12 @@ pub fn random_mask() -> [u8; 4] {
 /// can be unmasked in pieces as it arrives).
 pub fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
     let shift = offset % 4;
-    let rotated = [mask[shift], mask[(shift + 1) % 4], mask[(shift + 2) % 4], mask[(shift + 3) % 4]];
+    let rotated = [
+        mask[shift],
+        mask[(shift + 1) % 4],
+        mask[(shift + 2) % 4],
+        mask[(shift + 3) % 4],
+    ];
     let word = u32::from_ne_bytes(rotated);
     let mut chunks = buf.chunks_exact_mut(4);
     for chunk in &mut chunks {
@@ -29,10 +34,19 @@ pub fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
 
 /// Appends one complete, final frame with `payload` to `out`, masked when `mask` is given.
 pub fn encode(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) {
-    let header = FrameHeader { is_final: true, rsv1: false, rsv2: false, rsv3: false, opcode, mask };
+    let header = FrameHeader {
+        is_final: true,
+        rsv1: false,
+        rsv2: false,
+        rsv3: false,
+        opcode,
+        mask,
+    };
     let len = payload.len() as u64;
     out.reserve(header.len(len) + payload.len());
-    header.format(len, out).expect("writing a frame header into a Vec cannot fail");
+    header
+        .format(len, out)
+        .expect("writing a frame header into a Vec cannot fail");
     let start = out.len();
     out.extend_from_slice(payload);
     if let Some(mask) = mask {
@@ -69,8 +83,16 @@ mod tests {
         encode(&mut out, OpCode::Data(Data::Text), b"Hello", None);
         assert_eq!(out, [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
         out.clear();
-        encode(&mut out, OpCode::Data(Data::Text), b"Hello", Some([0x37, 0xfa, 0x21, 0x3d]));
-        assert_eq!(out, [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        encode(
+            &mut out,
+            OpCode::Data(Data::Text),
+            b"Hello",
+            Some([0x37, 0xfa, 0x21, 0x3d]),
+        );
+        assert_eq!(
+            out,
+            [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]
+        );
         out.clear();
         encode(&mut out, OpCode::Data(Data::Binary), &[0u8; 256], None);
         assert_eq!(&out[..4], &[0x82, 0x7e, 0x01, 0x00]);

@@ -39,7 +39,9 @@ impl Heartbeat {
     }
 
     pub fn tick(&mut self, now: Instant) -> Beat {
-        let (Some(interval), Some(last)) = (self.interval, self.last) else { return Beat::Idle };
+        let (Some(interval), Some(last)) = (self.interval, self.last) else {
+            return Beat::Idle;
+        };
         if now.saturating_duration_since(last) <= interval {
             return Beat::Idle;
         }
@@ -63,11 +65,21 @@ mod tests {
         let mut h = Heartbeat::default();
         h.set_interval(Some(s));
         h.start(t0);
-        assert_eq!(h.tick(t0 + s), Beat::Idle, "strictly more than one interval");
+        assert_eq!(
+            h.tick(t0 + s),
+            Beat::Idle,
+            "strictly more than one interval"
+        );
         assert_eq!(h.tick(t0 + s + Duration::from_millis(1)), Beat::SendPing);
         h.on_pong();
-        assert_eq!(h.tick(t0 + 2 * s + Duration::from_millis(2)), Beat::SendPing);
-        assert_eq!(h.tick(t0 + 3 * s + Duration::from_millis(3)), Beat::TimedOut);
+        assert_eq!(
+            h.tick(t0 + 2 * s + Duration::from_millis(2)),
+            Beat::SendPing
+        );
+        assert_eq!(
+            h.tick(t0 + 3 * s + Duration::from_millis(3)),
+            Beat::TimedOut
+        );
     }
 
     #[test]

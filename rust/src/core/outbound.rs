@@ -58,29 +58,58 @@ impl Outbound {
     }
 
     pub fn push_raw(&mut self, bytes: Vec<u8>) {
-        self.frames.push_back(OutFrame { bytes, payload: 0, kind: Kind::Raw });
+        self.frames.push_back(OutFrame {
+            bytes,
+            payload: 0,
+            kind: Kind::Raw,
+        });
     }
 
     pub fn push_data(&mut self, bytes: Vec<u8>, payload: usize) {
         self.buffered += payload;
-        self.frames.push_back(OutFrame { bytes, payload, kind: Kind::Data });
+        self.frames.push_back(OutFrame {
+            bytes,
+            payload,
+            kind: Kind::Data,
+        });
     }
 
     /// Queues a ping or pong after other control frames but ahead of data not yet started.
     pub fn push_control(&mut self, bytes: Vec<u8>) {
         let at = self.first_unstarted_data();
-        self.frames.insert(at, OutFrame { bytes, payload: 0, kind: Kind::Control });
+        self.frames.insert(
+            at,
+            OutFrame {
+                bytes,
+                payload: 0,
+                kind: Kind::Control,
+            },
+        );
     }
 
     /// Queues our close frame. Data not yet started is discarded, as the engine does: the close
     /// goes out right after the frame being written (a frame cannot be cut in half).
     pub fn push_close(&mut self, bytes: Vec<u8>) {
         let keep = self.first_unstarted_data();
-        let dropped: usize = self.frames.iter().skip(keep).filter(|f| f.kind == Kind::Data).map(|f| f.payload).sum();
+        let dropped: usize = self
+            .frames
+            .iter()
+            .skip(keep)
+            .filter(|f| f.kind == Kind::Data)
+            .map(|f| f.payload)
+            .sum();
         self.buffered -= dropped;
-        let tail: Vec<OutFrame> = self.frames.drain(keep..).filter(|f| f.kind != Kind::Data).collect();
+        let tail: Vec<OutFrame> = self
+            .frames
+            .drain(keep..)
+            .filter(|f| f.kind != Kind::Data)
+            .collect();
         self.frames.extend(tail);
-        self.frames.push_back(OutFrame { bytes, payload: 0, kind: Kind::Close });
+        self.frames.push_back(OutFrame {
+            bytes,
+            payload: 0,
+            kind: Kind::Close,
+        });
     }
 
     /// Drops everything (the connection is gone).
@@ -115,7 +144,12 @@ impl Outbound {
                     n += 1;
                 }
                 match w.write_vectored(&slices[..n]) {
-                    Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "the transport accepted no bytes")),
+                    Ok(0) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "the transport accepted no bytes",
+                        ))
+                    }
                     Ok(k) => k,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -130,7 +164,10 @@ impl Outbound {
 
     fn advance(&mut self, mut n: usize) {
         while n > 0 {
-            let front = self.frames.front().expect("cannot write more than was queued");
+            let front = self
+                .frames
+                .front()
+                .expect("cannot write more than was queued");
             let left = front.bytes.len() - self.head_written;
             if n < left {
                 self.head_written += n;
@@ -157,7 +194,11 @@ mod tests {
         assert_eq!(q.buffered_amount(), 16);
         let mut w = ChokedWriter::new(5);
         assert_eq!(q.write_to(&mut w).unwrap(), 5);
-        assert_eq!(q.buffered_amount(), 16, "a half-written message still counts whole");
+        assert_eq!(
+            q.buffered_amount(),
+            16,
+            "a half-written message still counts whole"
+        );
         w.allow(5);
         q.write_to(&mut w).unwrap();
         assert_eq!((q.buffered_amount(), q.frame_count()), (8, 1));

@@ -72,7 +72,11 @@ mod tests {
         b.consume(5);
         assert_eq!(b.read_from(&mut src).unwrap(), 5, "compacted to make room");
         assert_eq!(b.data_mut().len(), ReadBuffer::CHUNK);
-        assert_eq!(b.read_from(&mut src).unwrap(), 5, "grew when full and unparsed");
+        assert_eq!(
+            b.read_from(&mut src).unwrap(),
+            5,
+            "grew when full and unparsed"
+        );
         b.consume(ReadBuffer::CHUNK + 5);
         assert!(b.is_empty());
         b.release();

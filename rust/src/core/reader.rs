@@ -18,7 +18,10 @@ use super::state::Role;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming {
     /// A whole text or binary message.
-    Message { data: Vec<u8>, text: bool },
+    Message {
+        data: Vec<u8>,
+        text: bool,
+    },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(RemoteClose),
@@ -34,7 +37,10 @@ pub enum ReadError {
 }
 
 fn violation(detail: impl Into<String>) -> ReadError {
-    ReadError::Protocol { code: code::PROTOCOL_ERROR, detail: detail.into() }
+    ReadError::Protocol {
+        code: code::PROTOCOL_ERROR,
+        detail: detail.into(),
+    }
 }
 
 /// The frame whose payload is being received.
@@ -68,7 +74,13 @@ pub struct MessageReader {
 
 impl MessageReader {
     pub fn new(role: Role, max_message: usize) -> Self {
-        MessageReader { role, max_message, frame: None, message: None, control: Vec::new() }
+        MessageReader {
+            role,
+            max_message,
+            frame: None,
+            message: None,
+            control: Vec::new(),
+        }
     }
 
     /// Sets the largest message accepted from now on.
@@ -85,12 +97,16 @@ impl MessageReader {
                 let mut cursor = Cursor::new(&input[pos..]);
                 let parsed = FrameHeader::parse(&mut cursor)
                     .map_err(|e| violation(format!("bad frame header: {e}")))?;
-                let Some((header, len)) = parsed else { return Ok((pos, None)) };
+                let Some((header, len)) = parsed else {
+                    return Ok((pos, None));
+                };
                 pos += cursor.position() as usize;
                 self.begin_frame(header, len)?;
             }
             let frame = self.frame.as_mut().expect("a frame is in progress here");
-            let n = usize::try_from(frame.len - frame.done).unwrap_or(usize::MAX).min(input.len() - pos);
+            let n = usize::try_from(frame.len - frame.done)
+                .unwrap_or(usize::MAX)
+                .min(input.len() - pos);
             let chunk = &mut input[pos..pos + n];
             if let Some(mask) = frame.mask {
                 apply_mask(chunk, mask, (frame.done % 4) as usize);
@@ -114,7 +130,9 @@ impl MessageReader {
 
     fn begin_frame(&mut self, header: FrameHeader, len: u64) -> Result<(), ReadError> {
         if header.rsv1 || header.rsv2 || header.rsv3 {
-            return Err(violation("reserved bits set, but no extension was negotiated"));
+            return Err(violation(
+                "reserved bits set, but no extension was negotiated",
+            ));
         }
         match (self.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(violation("unmasked frame from a client")),
@@ -127,24 +145,33 @@ impl MessageReader {
                     return Err(violation("fragmented control frame"));
                 }
                 if len > MAX_CONTROL_PAYLOAD as u64 {
-                    return Err(violation(format!("control frame with {len} bytes of payload")));
+                    return Err(violation(format!(
+                        "control frame with {len} bytes of payload"
+                    )));
                 }
                 self.control.clear();
             }
             OpCode::Data(data) => {
                 match (data, &self.message) {
                     (Data::Continue, None) => {
-                        return Err(violation("continuation frame without a message to continue"))
+                        return Err(violation(
+                            "continuation frame without a message to continue",
+                        ))
                     }
                     (Data::Text | Data::Binary, Some(_)) => {
-                        return Err(violation("new message before the previous one was finished"))
+                        return Err(violation(
+                            "new message before the previous one was finished",
+                        ))
                     }
                     _ => {}
                 }
                 let so_far = self.message.as_ref().map_or(0, |m| m.data.len() as u64);
                 let total = so_far.saturating_add(len);
                 if total > self.max_message as u64 {
-                    return Err(ReadError::TooBig { size: total, limit: self.max_message });
+                    return Err(ReadError::TooBig {
+                        size: total,
+                        limit: self.max_message,
+                    });
                 }
                 let message = self.message.get_or_insert_with(|| PartialMessage {
                     data: Vec::new(),
@@ -166,7 +193,10 @@ impl MessageReader {
     }
 
     fn message_chunk(&mut self, chunk: &[u8]) -> Result<(), ReadError> {
-        let message = self.message.as_mut().expect("data frames always belong to a message");
+        let message = self
+            .message
+            .as_mut()
+            .expect("data frames always belong to a message");
         message.data.extend_from_slice(chunk);
         if message.text {
             // Validate as bytes arrive so a bad message fails fast; a character split across
@@ -184,29 +214,45 @@ impl MessageReader {
     fn end_frame(&mut self) -> Result<Option<Incoming>, ReadError> {
         let frame = self.frame.take().expect("end_frame follows a frame");
         match frame.opcode {
-            OpCode::Control(Control::Ping) => Ok(Some(Incoming::Ping(std::mem::take(&mut self.control)))),
-            OpCode::Control(Control::Pong) => Ok(Some(Incoming::Pong(std::mem::take(&mut self.control)))),
+            OpCode::Control(Control::Ping) => {
+                Ok(Some(Incoming::Ping(std::mem::take(&mut self.control))))
+            }
+            OpCode::Control(Control::Pong) => {
+                Ok(Some(Incoming::Pong(std::mem::take(&mut self.control))))
+            }
             OpCode::Control(Control::Close) => match close::parse_payload(&self.control) {
                 Ok(remote) => Ok(Some(Incoming::Close(remote))),
-                Err(bad) => Err(ReadError::Protocol { code: bad.answer, detail: bad.detail }),
+                Err(bad) => Err(ReadError::Protocol {
+                    code: bad.answer,
+                    detail: bad.detail,
+                }),
             },
             OpCode::Control(Control::Reserved(op)) | OpCode::Data(Data::Reserved(op)) => {
                 Err(violation(format!("reserved opcode {op}")))
             }
             OpCode::Data(_) if !frame.is_final => Ok(None),
             OpCode::Data(_) => {
-                let message = self.message.take().expect("data frames always belong to a message");
+                let message = self
+                    .message
+                    .take()
+                    .expect("data frames always belong to a message");
                 if message.text && message.utf8_checked != message.data.len() {
                     return Err(invalid_utf8("text message ends inside a UTF-8 character"));
                 }
-                Ok(Some(Incoming::Message { data: message.data, text: message.text }))
+                Ok(Some(Incoming::Message {
+                    data: message.data,
+                    text: message.text,
+                }))
             }
         }
     }
 }
 
 fn invalid_utf8(detail: &str) -> ReadError {
-    ReadError::Protocol { code: code::INVALID_PAYLOAD, detail: detail.into() }
+    ReadError::Protocol {
+        code: code::INVALID_PAYLOAD,
+        detail: detail.into(),
+    }
 }
 
 #[cfg(test)]
@@ -214,7 +260,10 @@ mod tests {
     use super::*;
     use crate::core::testing::raw_frame;
 
-    fn read_all(reader: &mut MessageReader, mut bytes: Vec<u8>) -> Result<Vec<Incoming>, ReadError> {
+    fn read_all(
+        reader: &mut MessageReader,
+        mut bytes: Vec<u8>,
+    ) -> Result<Vec<Incoming>, ReadError> {
         let mut events = Vec::new();
         let mut pos = 0;
         loop {
@@ -241,15 +290,26 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                Incoming::Message { data: b"Hello".to_vec(), text: true },
-                Incoming::Message { data: b"Hello".to_vec(), text: true },
+                Incoming::Message {
+                    data: b"Hello".to_vec(),
+                    text: true
+                },
+                Incoming::Message {
+                    data: b"Hello".to_vec(),
+                    text: true
+                },
             ]
         );
         let mut server = MessageReader::new(Role::Server, 100);
-        let masked = vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let masked = vec![
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
         assert_eq!(
             read_all(&mut server, masked).unwrap(),
-            vec![Incoming::Message { data: b"Hello".to_vec(), text: true }]
+            vec![Incoming::Message {
+                data: b"Hello".to_vec(),
+                text: true
+            }]
         );
     }
 
@@ -272,7 +332,10 @@ mod tests {
             events,
             vec![
                 Incoming::Ping(b"pp".to_vec()),
-                Incoming::Message { data: "Helélo".as_bytes().to_vec(), text: true },
+                Incoming::Message {
+                    data: "Helélo".as_bytes().to_vec(),
+                    text: true
+                },
             ]
         );
     }
@@ -280,14 +343,21 @@ mod tests {
     #[test]
     fn rejects_protocol_violations_with_the_right_code() {
         let cases: Vec<(Vec<u8>, u16)> = vec![
-            (vec![0xc1, 0x00], 1002),                         // RSV1 without extension
-            (vec![0x83, 0x00], 1002),                         // reserved opcode
-            (vec![0x80, 0x00], 1002),                         // continuation without message
-            (vec![0x09, 0x00], 1002),                         // fragmented ping
+            (vec![0xc1, 0x00], 1002), // RSV1 without extension
+            (vec![0x83, 0x00], 1002), // reserved opcode
+            (vec![0x80, 0x00], 1002), // continuation without message
+            (vec![0x09, 0x00], 1002), // fragmented ping
             ([vec![0x89, 0x7e, 0x00, 0x7e], vec![0; 126]].concat(), 1002), // ping > 125
-            ([raw_frame(0x1, false, b"a", None), raw_frame(0x1, true, b"b", None)].concat(), 1002),
-            (raw_frame(0x1, true, b"\xff", None), 1007),      // invalid UTF-8
-            (raw_frame(0x1, true, b"\xe2\x82", None), 1007),  // truncated UTF-8
+            (
+                [
+                    raw_frame(0x1, false, b"a", None),
+                    raw_frame(0x1, true, b"b", None),
+                ]
+                .concat(),
+                1002,
+            ),
+            (raw_frame(0x1, true, b"\xff", None), 1007), // invalid UTF-8
+            (raw_frame(0x1, true, b"\xe2\x82", None), 1007), // truncated UTF-8
             (raw_frame(0x8, true, &[0x03, 0xec], None), 1002), // close code 1004
             (raw_frame(0x1, true, b"x", Some([1, 1, 1, 1])), 1002), // masked frame to a client
         ];
@@ -305,21 +375,44 @@ mod tests {
         let mut r = MessageReader::new(Role::Client, 10);
         let ok = raw_frame(0x2, true, &[7; 10], None);
         assert_eq!(read_all(&mut r, ok).unwrap().len(), 1);
-        let two_fragments = [raw_frame(0x2, false, &[1; 6], None), raw_frame(0x0, true, &[2; 6], None)].concat();
-        assert_eq!(read_all(&mut r, two_fragments), Err(ReadError::TooBig { size: 12, limit: 10 }));
+        let two_fragments = [
+            raw_frame(0x2, false, &[1; 6], None),
+            raw_frame(0x0, true, &[2; 6], None),
+        ]
+        .concat();
+        assert_eq!(
+            read_all(&mut r, two_fragments),
+            Err(ReadError::TooBig {
+                size: 12,
+                limit: 10
+            })
+        );
         let mut r = MessageReader::new(Role::Client, 10);
         // Refused from the header alone, before any payload arrives.
-        assert!(matches!(read_all(&mut r, vec![0x82, 0x7f, 0, 0, 0, 1, 0, 0, 0, 0]), Err(ReadError::TooBig { .. })));
+        assert!(matches!(
+            read_all(&mut r, vec![0x82, 0x7f, 0, 0, 0, 1, 0, 0, 0, 0]),
+            Err(ReadError::TooBig { .. })
+        ));
     }
 
     #[test]
     fn empty_messages_and_close_frames() {
-        let bytes = [raw_frame(0x2, true, b"", None), raw_frame(0x8, true, b"", None)].concat();
+        let bytes = [
+            raw_frame(0x2, true, b"", None),
+            raw_frame(0x8, true, b"", None),
+        ]
+        .concat();
         assert_eq!(
             read_all(&mut client(), bytes).unwrap(),
             vec![
-                Incoming::Message { data: vec![], text: false },
-                Incoming::Close(RemoteClose { code: 0, reason: String::new() }),
+                Incoming::Message {
+                    data: vec![],
+                    text: false
+                },
+                Incoming::Close(RemoteClose {
+                    code: 0,
+                    reason: String::new()
+                }),
             ]
         );
     }

@@ -38,7 +38,10 @@ pub struct ChokedWriter {
 
 impl ChokedWriter {
     pub fn new(budget: usize) -> Self {
-        ChokedWriter { data: Vec::new(), budget }
+        ChokedWriter {
+            data: Vec::new(),
+            budget,
+        }
     }
 
     pub fn allow(&mut self, more: usize) {
@@ -73,7 +76,11 @@ pub struct Pipe {
 impl Read for Pipe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.data.is_empty() {
-            return if self.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
+            return if self.eof {
+                Ok(0)
+            } else {
+                Err(io::ErrorKind::WouldBlock.into())
+            };
         }
         let n = buf.len().min(self.data.len());
         buf[..n].copy_from_slice(&self.data[..n]);

@@ -32,7 +32,11 @@ pub fn parse(input: &str) -> Result<Target, WsError> {
     let secure = match url.scheme() {
         "ws" => false,
         "wss" => true,
-        other => return Err(bad(format!("scheme must be ws:// or wss://, not {other}://"))),
+        other => {
+            return Err(bad(format!(
+                "scheme must be ws:// or wss://, not {other}://"
+            )))
+        }
     };
     let (host, is_ip, bracketed) = match url.host() {
         Some(Host::Domain(d)) if !d.is_empty() => (d.to_owned(), false, d.to_owned()),
@@ -45,12 +49,23 @@ pub fn parse(input: &str) -> Result<Target, WsError> {
     if port == 0 {
         return Err(bad("port 0 is not a valid port".into()));
     }
-    let host_header = if port == default_port { bracketed } else { format!("{bracketed}:{port}") };
+    let host_header = if port == default_port {
+        bracketed
+    } else {
+        format!("{bracketed}:{port}")
+    };
     let mut resource = url[Position::BeforePath..Position::AfterQuery].to_owned();
     if !resource.starts_with('/') {
         resource.insert(0, '/');
     }
-    Ok(Target { secure, host, is_ip, port, resource, host_header })
+    Ok(Target {
+        secure,
+        host,
+        is_ip,
+        port,
+        resource,
+        host_header,
+    })
 }
 
 #[cfg(test)]
@@ -60,14 +75,23 @@ mod tests {
     #[test]
     fn parses_the_usual_forms() {
         let t = parse("ws://Example.COM/chat?room=1#frag").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.resource.as_str()), ("example.com", 80, "/chat?room=1"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.resource.as_str()),
+            ("example.com", 80, "/chat?room=1")
+        );
         assert_eq!(t.host_header, "example.com");
         assert!(!t.secure && !t.is_ip);
         let t = parse("wss://127.0.0.1:8443").unwrap();
-        assert_eq!((t.port, t.resource.as_str(), t.host_header.as_str()), (8443, "/", "127.0.0.1:8443"));
+        assert_eq!(
+            (t.port, t.resource.as_str(), t.host_header.as_str()),
+            (8443, "/", "127.0.0.1:8443")
+        );
         assert!(t.secure && t.is_ip);
         let t = parse("ws://[::1]:9000/x").unwrap();
-        assert_eq!((t.host.as_str(), t.host_header.as_str()), ("::1", "[::1]:9000"));
+        assert_eq!(
+            (t.host.as_str(), t.host_header.as_str()),
+            ("::1", "[::1]:9000")
+        );
         let t = parse("ws://user:pw@h:80/").unwrap();
         assert_eq!((t.host.as_str(), t.host_header.as_str()), ("h", "h"));
     }
@@ -75,10 +99,22 @@ mod tests {
     #[test]
     fn rejects_what_the_engine_rejects_and_a_missing_scheme() {
         for bad in [
-            "", "  ", "http://127.0.0.1:1234/", "ftp://x/", "ws://", "ws://[::1", "ws://127.0.0.1:0/",
-            "ws://127.0.0.1:99999/", "ws://h:port/", "localhost:8080", "/just/a/path",
+            "",
+            "  ",
+            "http://127.0.0.1:1234/",
+            "ftp://x/",
+            "ws://",
+            "ws://[::1",
+            "ws://127.0.0.1:0/",
+            "ws://127.0.0.1:99999/",
+            "ws://h:port/",
+            "localhost:8080",
+            "/just/a/path",
         ] {
-            assert!(matches!(parse(bad), Err(WsError::InvalidUrl(_))), "{bad:?} was accepted");
+            assert!(
+                matches!(parse(bad), Err(WsError::InvalidUrl(_))),
+                "{bad:?} was accepted"
+            );
         }
     }
 }

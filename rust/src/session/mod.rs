@@ -12,8 +12,10 @@ use crate::core::config::{InboundLimits, OutboundLimits, Timeouts};
 use crate::core::connection::Connection;
 use crate::core::error::WsError;
 use crate::core::handshake::client::{ClientHandshake, ClientRequest};
+use crate::core::handshake::server::{ServerConfig, ServerHandshake};
 use crate::core::state::ReadyState;
 use crate::core::url::Target;
+use crate::transport::stream_peer::StreamPeerIo;
 use crate::transport::tcp::{Connector, Progress};
 use crate::transport::Transport;
 
@@ -65,9 +67,39 @@ impl Session {
         conn.set_outbound_limits(settings.outbound);
         conn.set_heartbeat(settings.heartbeat);
         let connector = Connector::start(&target.host, target.port, settings.timeouts, now);
-        let mut session = Session { conn, link: Link::Connecting(connector), peer: None };
+        let mut session = Session {
+            conn,
+            link: Link::Connecting(connector),
+            peer: None,
+        };
         session.advance_link(now);
         Ok(session)
+    }
+
+    /// Takes over a stream the game accepted and waits for the client's upgrade request.
+    /// Fails only when the configured response headers are malformed.
+    pub fn accept(
+        mut io: StreamPeerIo,
+        settings: &Settings,
+        now: Instant,
+    ) -> Result<Session, WsError> {
+        let config = ServerConfig {
+            protocols: settings.protocols.clone(),
+            headers: settings.headers.clone(),
+            secure: io.is_tls(),
+        };
+        let handshake = ServerHandshake::new(config)?;
+        let mut conn = Connection::server(handshake, settings.timeouts, now);
+        conn.set_inbound_limits(settings.inbound);
+        conn.set_outbound_limits(settings.outbound);
+        conn.set_heartbeat(settings.heartbeat);
+        io.set_no_delay(true);
+        let peer = io.peer_addr();
+        Ok(Session {
+            conn,
+            link: Link::Up(Transport::StreamPeer(io)),
+            peer,
+        })
     }
 
     pub fn connection(&self) -> &Connection {
@@ -88,7 +120,7 @@ impl Session {
     }
 
     pub fn set_no_delay(&mut self, enabled: bool) -> io::Result<()> {
-        match &self.link {
+        match &mut self.link {
             Link::Up(t) => t.set_no_delay(enabled),
             _ => Err(io::Error::new(ErrorKind::NotConnected, "no TCP connection")),
         }
@@ -97,7 +129,10 @@ impl Session {
     /// One step: finish connecting, write, read what arrived, handle timers, write replies.
     pub fn poll(&mut self, now: Instant) {
         self.advance_link(now);
-        let Link::Up(transport) = &mut self.link else { return };
+        let Link::Up(transport) = &mut self.link else {
+            return;
+        };
+        transport.poll();
         flush(&mut self.conn, transport);
         for _ in 0..MAX_READS_PER_POLL {
             if !self.conn.wants_read() {
@@ -150,7 +185,9 @@ impl Session {
         if self.conn.state() == ReadyState::Closed {
             return self.drop_transport_if_closed();
         }
-        let Link::Connecting(connector) = &mut self.link else { return };
+        let Link::Connecting(connector) = &mut self.link else {
+            return;
+        };
         match connector.poll(now) {
             Progress::Pending => {}
             Progress::Connected(stream) => {

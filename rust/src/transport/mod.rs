@@ -3,16 +3,21 @@
 //! Everything here is non-blocking: a read or write that cannot make progress returns
 //! `WouldBlock`, which the session treats as "not now".
 
+pub mod stream_peer;
 pub mod tcp;
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+
+use stream_peer::StreamPeerIo;
 
 /// A connected transport.
 #[derive(Debug)]
 pub enum Transport {
     /// A plain TCP socket we opened ourselves (client side).
     Tcp(TcpStream),
+    /// A stream the game accepted and handed over (server side).
+    StreamPeer(StreamPeerIo),
 }
 
 impl Transport {
@@ -20,12 +25,24 @@ impl Transport {
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         match self {
             Transport::Tcp(s) => s.peer_addr().ok(),
+            Transport::StreamPeer(s) => s.peer_addr(),
         }
     }
 
-    pub fn set_no_delay(&self, enabled: bool) -> io::Result<()> {
+    pub fn set_no_delay(&mut self, enabled: bool) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => s.set_nodelay(enabled),
+            Transport::StreamPeer(s) => {
+                s.set_no_delay(enabled);
+                Ok(())
+            }
+        }
+    }
+
+    /// Gives a transport that buffers inside the engine its chance to move bytes.
+    pub fn poll(&mut self) {
+        if let Transport::StreamPeer(s) = self {
+            s.poll();
         }
     }
 
@@ -35,6 +52,7 @@ impl Transport {
             Transport::Tcp(s) => {
                 let _ = s.shutdown(Shutdown::Both);
             }
+            Transport::StreamPeer(s) => s.shutdown(),
         }
     }
 }
@@ -43,6 +61,7 @@ impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.read(buf),
+            Transport::StreamPeer(s) => s.read(buf),
         }
     }
 }
@@ -51,18 +70,21 @@ impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.write(buf),
+            Transport::StreamPeer(s) => s.write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.write_vectored(bufs),
+            Transport::StreamPeer(s) => s.write_vectored(bufs),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => s.flush(),
+            Transport::StreamPeer(s) => s.flush(),
         }
     }
 }

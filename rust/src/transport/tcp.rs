@@ -25,8 +25,15 @@ pub enum Progress {
 
 #[derive(Debug)]
 enum Step {
-    Resolving { results: Receiver<io::Result<Vec<SocketAddr>>>, deadline: Instant },
-    Trying { socket: Socket, addr: SocketAddr, deadline: Instant },
+    Resolving {
+        results: Receiver<io::Result<Vec<SocketAddr>>>,
+        deadline: Instant,
+    },
+    Trying {
+        socket: Socket,
+        addr: SocketAddr,
+        deadline: Instant,
+    },
     Done,
 }
 
@@ -42,7 +49,12 @@ pub struct Connector {
 impl Connector {
     /// Starts resolving (or, for an IP literal, connecting) right away.
     pub fn start(host: &str, port: u16, timeouts: Timeouts, now: Instant) -> Connector {
-        let mut c = Connector { step: Step::Done, queue: VecDeque::new(), timeouts, last_error: None };
+        let mut c = Connector {
+            step: Step::Done,
+            queue: VecDeque::new(),
+            timeouts,
+            last_error: None,
+        };
         if let Ok(ip) = host.parse::<IpAddr>() {
             c.queue.push_back(SocketAddr::new(ip, port));
             c.step = Step::Done;
@@ -52,11 +64,16 @@ impl Connector {
         let name = (host.to_owned(), port);
         // The system resolver blocks; a thread keeps it off the game's frame. If the peer gives
         // up first, the thread finishes on its own and its answer is dropped.
-        let spawned = std::thread::Builder::new().name("ws-resolve".into()).spawn(move || {
-            let _ = tx.send(name.to_socket_addrs().map(|a| a.collect()));
-        });
+        let spawned = std::thread::Builder::new()
+            .name("ws-resolve".into())
+            .spawn(move || {
+                let _ = tx.send(name.to_socket_addrs().map(|a| a.collect()));
+            });
         c.step = match spawned {
-            Ok(_) => Step::Resolving { results: rx, deadline: now + timeouts.resolve },
+            Ok(_) => Step::Resolving {
+                results: rx,
+                deadline: now + timeouts.resolve,
+            },
             Err(e) => {
                 c.last_error = Some(format!("cannot start the resolver thread: {e}"));
                 Step::Done
@@ -94,9 +111,15 @@ impl Connector {
                     }
                     Err(TryRecvError::Empty) => return Progress::Pending,
                 },
-                Step::Trying { socket, addr, deadline } => match check_connected(socket) {
+                Step::Trying {
+                    socket,
+                    addr,
+                    deadline,
+                } => match check_connected(socket) {
                     Ok(true) => {
-                        let Step::Trying { socket, .. } = std::mem::replace(&mut self.step, Step::Done) else {
+                        let Step::Trying { socket, .. } =
+                            std::mem::replace(&mut self.step, Step::Done)
+                        else {
                             unreachable!("matched above")
                         };
                         let stream: TcpStream = socket.into();
@@ -105,7 +128,10 @@ impl Connector {
                     }
                     Ok(false) if now < *deadline => return Progress::Pending,
                     Ok(false) => {
-                        self.last_error = Some(format!("{addr}: timed out after {:?}", self.timeouts.connect));
+                        self.last_error = Some(format!(
+                            "{addr}: timed out after {:?}",
+                            self.timeouts.connect
+                        ));
                         self.step = Step::Done;
                     }
                     Err(e) => {
@@ -115,13 +141,24 @@ impl Connector {
                 },
                 Step::Done => {
                     let Some(addr) = self.queue.pop_front() else {
-                        let why = self.last_error.take().unwrap_or_else(|| "no address to connect to".into());
+                        let why = self
+                            .last_error
+                            .take()
+                            .unwrap_or_else(|| "no address to connect to".into());
                         let timed_out = why.contains("timed out");
-                        return self.give_up(if timed_out { WsError::Timeout(Phase::Connect) } else { WsError::Connect(why) });
+                        return self.give_up(if timed_out {
+                            WsError::Timeout(Phase::Connect)
+                        } else {
+                            WsError::Connect(why)
+                        });
                     };
                     match begin_connect(addr) {
                         Ok(socket) => {
-                            self.step = Step::Trying { socket, addr, deadline: now + self.timeouts.connect };
+                            self.step = Step::Trying {
+                                socket,
+                                addr,
+                                deadline: now + self.timeouts.connect,
+                            };
                         }
                         Err(e) => self.last_error = Some(format!("{addr}: {e}")),
                     }
@@ -178,7 +215,9 @@ mod tests {
         let until = Instant::now() + Duration::from_secs(10);
         loop {
             match c.poll(Instant::now()) {
-                Progress::Pending if Instant::now() < until => std::thread::sleep(Duration::from_millis(1)),
+                Progress::Pending if Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
                 other => return other,
             }
         }
@@ -199,10 +238,25 @@ mod tests {
 
     #[test]
     fn reports_refused_and_unknown_hosts() {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(); // closed again
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(); // closed again
         let mut c = Connector::start("127.0.0.1", port, Timeouts::default(), Instant::now());
-        assert!(matches!(drive(&mut c), Progress::Failed(WsError::Connect(_))));
-        let mut c = Connector::start("does-not-exist.invalid", 80, Timeouts::default(), Instant::now());
-        assert!(matches!(drive(&mut c), Progress::Failed(WsError::Resolve(_))));
+        assert!(matches!(
+            drive(&mut c),
+            Progress::Failed(WsError::Connect(_))
+        ));
+        let mut c = Connector::start(
+            "does-not-exist.invalid",
+            80,
+            Timeouts::default(),
+            Instant::now(),
+        );
+        assert!(matches!(
+            drive(&mut c),
+            Progress::Failed(WsError::Resolve(_))
+        ));
     }
 }

@@ -42,10 +42,20 @@ impl ClientHandshake {
         for line in &request.headers {
             check_header_line(line).map_err(WsError::InvalidHeader)?;
         }
-        let protocols: Vec<String> =
-            request.protocols.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
-        if let Some(bad) = protocols.iter().find(|p| p.contains([',', '\r', '\n', ' '])) {
-            return Err(WsError::InvalidArgument(format!("sub-protocol \"{}\" is not a token", bad.escape_debug())));
+        let protocols: Vec<String> = request
+            .protocols
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if let Some(bad) = protocols
+            .iter()
+            .find(|p| p.contains([',', '\r', '\n', ' ']))
+        {
+            return Err(WsError::InvalidArgument(format!(
+                "sub-protocol \"{}\" is not a token",
+                bad.escape_debug()
+            )));
         }
         let key = generate_key();
         let mut text = format!(
@@ -54,7 +64,10 @@ impl ClientHandshake {
             request.resource, request.host_header
         );
         if !protocols.is_empty() {
-            text.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", protocols.join(",")));
+            text.push_str(&format!(
+                "Sec-WebSocket-Protocol: {}\r\n",
+                protocols.join(",")
+            ));
         }
         for line in &request.headers {
             text.push_str(line);
@@ -67,10 +80,13 @@ impl ClientHandshake {
     /// Looks for a complete response head at the start of `input`. `Ok(None)` means "not yet".
     pub fn read_response(&self, input: &[u8]) -> Result<Option<Accepted>, WsError> {
         let fail = |why: String| WsError::Handshake(why);
-        let parsed = Response::try_parse(input).map_err(|e| fail(format!("malformed HTTP response: {e}")))?;
+        let parsed = Response::try_parse(input)
+            .map_err(|e| fail(format!("malformed HTTP response: {e}")))?;
         let Some((head_len, response)) = parsed else {
             if input.len() > MAX_HEAD_BYTES {
-                return Err(fail(format!("response head longer than {MAX_HEAD_BYTES} bytes")));
+                return Err(fail(format!(
+                    "response head longer than {MAX_HEAD_BYTES} bytes"
+                )));
             }
             return Ok(None);
         };
@@ -85,25 +101,45 @@ impl ClientHandshake {
         let headers = response.headers();
         let upgrade = header(headers, "upgrade").unwrap_or_default();
         if !upgrade.trim().eq_ignore_ascii_case("websocket") {
-            return Err(fail(format!("Upgrade header is \"{upgrade}\", not \"websocket\"")));
+            return Err(fail(format!(
+                "Upgrade header is \"{upgrade}\", not \"websocket\""
+            )));
         }
         let connection = header(headers, "connection").unwrap_or_default();
         if !has_token(&connection, "upgrade") {
-            return Err(fail(format!("Connection header \"{connection}\" has no \"upgrade\"")));
+            return Err(fail(format!(
+                "Connection header \"{connection}\" has no \"upgrade\""
+            )));
         }
         let expected = derive_accept_key(self.key.as_bytes());
         match header(headers, "sec-websocket-accept") {
             Some(accept) if accept.trim() == expected => {}
-            Some(accept) => return Err(fail(format!("Sec-WebSocket-Accept \"{accept}\" does not match the key"))),
+            Some(accept) => {
+                return Err(fail(format!(
+                    "Sec-WebSocket-Accept \"{accept}\" does not match the key"
+                )))
+            }
             None => return Err(fail("no Sec-WebSocket-Accept header".into())),
         }
         let protocol = header(headers, "sec-websocket-protocol").map(|p| p.trim().to_owned());
         let protocol = match (protocol, self.protocols.is_empty()) {
             (None, true) => String::new(),
             (Some(p), false) if self.protocols.contains(&p) => p,
-            (Some(p), true) => return Err(fail(format!("server chose sub-protocol \"{p}\" but none was offered"))),
-            (Some(p), false) => return Err(fail(format!("server chose sub-protocol \"{p}\", which was not offered"))),
-            (None, false) => return Err(fail("server accepted none of the offered sub-protocols".into())),
+            (Some(p), true) => {
+                return Err(fail(format!(
+                    "server chose sub-protocol \"{p}\" but none was offered"
+                )))
+            }
+            (Some(p), false) => {
+                return Err(fail(format!(
+                    "server chose sub-protocol \"{p}\", which was not offered"
+                )))
+            }
+            (None, false) => {
+                return Err(fail(
+                    "server accepted none of the offered sub-protocols".into(),
+                ))
+            }
         };
         Ok(Some(Accepted { protocol, head_len }))
     }
@@ -125,7 +161,10 @@ mod tests {
     /// A 101 response for the request bytes `req`, with extra header lines.
     fn response_for(req: &[u8], extra: &str) -> Vec<u8> {
         let text = std::str::from_utf8(req).unwrap();
-        let key = text.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+        let key = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap();
         format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
@@ -138,7 +177,10 @@ mod tests {
     fn builds_the_request_the_engine_builds() {
         let (_, bytes) = ClientHandshake::start(&request(&["a", " b "])).unwrap();
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.starts_with("GET /chat?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n"), "{text}");
+        assert!(
+            text.starts_with("GET /chat?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n"),
+            "{text}"
+        );
         assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
         assert!(text.contains("\r\nSec-WebSocket-Protocol: a,b\r\n"));
         assert!(text.ends_with("\r\nX-Token: abc\r\n\r\n"));
@@ -153,13 +195,21 @@ mod tests {
         let head = input.len();
         input.extend([0x81, 0x00]);
         assert_eq!(hs.read_response(&input[..head - 1]).unwrap(), None);
-        assert_eq!(hs.read_response(&input).unwrap(), Some(Accepted { protocol: "b".into(), head_len: head }));
+        assert_eq!(
+            hs.read_response(&input).unwrap(),
+            Some(Accepted {
+                protocol: "b".into(),
+                head_len: head
+            })
+        );
     }
 
     #[test]
     fn accepts_connection_header_lists_which_the_engine_rejects() {
         let (hs, req) = ClientHandshake::start(&request(&[])).unwrap();
-        let resp = String::from_utf8(response_for(&req, "")).unwrap().replace("Connection: Upgrade", "Connection: keep-alive, Upgrade");
+        let resp = String::from_utf8(response_for(&req, ""))
+            .unwrap()
+            .replace("Connection: Upgrade", "Connection: keep-alive, Upgrade");
         assert!(hs.read_response(resp.as_bytes()).unwrap().is_some());
     }
 
@@ -168,13 +218,28 @@ mod tests {
         let (hs, req) = ClientHandshake::start(&request(&["a"])).unwrap();
         let ok = String::from_utf8(response_for(&req, "Sec-WebSocket-Protocol: a\r\n")).unwrap();
         let cases = [
-            (ok.replace("101 Switching Protocols", "403 Forbidden"), "403"),
+            (
+                ok.replace("101 Switching Protocols", "403 Forbidden"),
+                "403",
+            ),
             (ok.replace("HTTP/1.1", "HTTP/1.0"), "malformed"),
             (ok.replace("Upgrade: websocket", "Upgrade: h2c"), "Upgrade"),
-            (ok.replace("Connection: Upgrade", "Connection: close"), "Connection"),
-            (ok.replace("Sec-WebSocket-Accept: ", "Sec-WebSocket-Accept: x"), "does not match"),
-            (ok.replace("Sec-WebSocket-Protocol: a", "Sec-WebSocket-Protocol: z"), "not offered"),
-            (ok.replace("Sec-WebSocket-Protocol: a\r\n", ""), "none of the offered"),
+            (
+                ok.replace("Connection: Upgrade", "Connection: close"),
+                "Connection",
+            ),
+            (
+                ok.replace("Sec-WebSocket-Accept: ", "Sec-WebSocket-Accept: x"),
+                "does not match",
+            ),
+            (
+                ok.replace("Sec-WebSocket-Protocol: a", "Sec-WebSocket-Protocol: z"),
+                "not offered",
+            ),
+            (
+                ok.replace("Sec-WebSocket-Protocol: a\r\n", ""),
+                "none of the offered",
+            ),
             ("garbage\r\n\r\n".to_string(), "malformed"),
         ];
         for (resp, why) in cases {
@@ -185,15 +250,27 @@ mod tests {
         }
         let (hs, req) = ClientHandshake::start(&request(&[])).unwrap();
         let unasked = response_for(&req, "Sec-WebSocket-Protocol: a\r\n");
-        assert!(matches!(hs.read_response(&unasked), Err(WsError::Handshake(_))));
-        assert!(matches!(hs.read_response(&vec![b'x'; MAX_HEAD_BYTES + 1]), Err(WsError::Handshake(_))));
+        assert!(matches!(
+            hs.read_response(&unasked),
+            Err(WsError::Handshake(_))
+        ));
+        assert!(matches!(
+            hs.read_response(&vec![b'x'; MAX_HEAD_BYTES + 1]),
+            Err(WsError::Handshake(_))
+        ));
     }
 
     #[test]
     fn refuses_header_injection() {
         let mut r = request(&[]);
         r.headers = vec!["X-A: 1\r\nX-B: 2".into()];
-        assert!(matches!(ClientHandshake::start(&r), Err(WsError::InvalidHeader(_))));
-        assert!(matches!(ClientHandshake::start(&request(&["a b"])), Err(WsError::InvalidArgument(_))));
+        assert!(matches!(
+            ClientHandshake::start(&r),
+            Err(WsError::InvalidHeader(_))
+        ));
+        assert!(matches!(
+            ClientHandshake::start(&request(&["a b"])),
+            Err(WsError::InvalidArgument(_))
+        ));
     }
 }

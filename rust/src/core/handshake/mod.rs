@@ -4,6 +4,7 @@
 //! and learns how many bytes the head used, so bytes that follow it are frames.
 
 pub mod client;
+pub mod server;
 
 use tungstenite::http::HeaderMap;
 
@@ -13,19 +14,29 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// The values of header `name`, joined with commas when it appears more than once.
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     (!values.is_empty()).then(|| values.join(","))
 }
 
 /// Whether a comma-separated header value contains `token` (case-insensitive).
 fn has_token(value: &str, token: &str) -> bool {
-    value.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
+    value
+        .split(',')
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// Splits a comma-separated list, trimming entries and dropping empty ones.
-#[allow(dead_code)] // the server handshake (accept_stream) reads lists of protocols
 fn list(value: &str) -> Vec<String> {
-    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Checks one user-supplied header line (`"Name: value"`): it must have a valid name and no line
