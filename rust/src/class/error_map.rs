@@ -10,7 +10,6 @@ pub fn code_for(e: &WsError) -> Error {
         WsError::InvalidUrl(_) | WsError::InvalidHeader(_) | WsError::InvalidArgument(_) => {
             Error::ERR_INVALID_PARAMETER
         }
-        WsError::TlsUnavailable => Error::ERR_UNAVAILABLE,
         WsError::AlreadyInUse => Error::ERR_ALREADY_IN_USE,
         WsError::OutboundFull { .. } | WsError::TooManyQueued { .. } => Error::ERR_OUT_OF_MEMORY,
         WsError::Resolve(_) => Error::ERR_CANT_RESOLVE,
@@ -21,6 +20,7 @@ pub fn code_for(e: &WsError) -> Error {
         | WsError::Protocol { .. }
         | WsError::MessageTooBig { .. }
         | WsError::ConnectionLost(_) => Error::FAILED,
+        WsError::Tls(_) => Error::ERR_CANT_CONNECT,
     }
 }
 

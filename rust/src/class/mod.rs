@@ -6,3 +6,4 @@ pub mod enums;
 mod error_map;
 mod packet_peer;
 pub mod peer;
+mod tls_options;

@@ -9,6 +9,7 @@ use godot::prelude::*;
 use super::args::{strings, OptTls};
 use super::enums::{State, WriteMode};
 use super::error_map::{refuse, warn_ended};
+use super::tls_options;
 use crate::core::config::{InboundLimits, OutboundLimits};
 use crate::core::error::WsError;
 use crate::core::state::{ReadyState, Role};
@@ -78,14 +79,22 @@ pub struct WebSocketPeer {
 
 #[godot_api]
 impl WebSocketPeer {
-    /// Connects to a `ws://` URL. Returns [constant OK] when the attempt has started: name
-    /// resolution, connection and handshake then progress in [method poll], and a failure shows
-    /// up as [constant STATE_CLOSED] with close code -1 (and a warning saying why).
+    /// Connects to a `ws://` or `wss://` URL. Returns [constant OK] when the attempt has started:
+    /// name resolution, TCP, TLS and the handshake then progress in [method poll], and a failure
+    /// shows up as [constant STATE_CLOSED] with close code -1 and a warning saying why.
+    ///
+    /// `tls_client_options` decides how a `wss://` server is checked: `null` or
+    /// [method TLSOptions.client] checks its certificate against the trusted roots (the project
+    /// setting `network/tls/certificate_bundle_override`, else Mozilla's list) and the URL's host;
+    /// `TLSOptions.client(chain)` trusts only `chain` (a self-signed certificate works);
+    /// `TLSOptions.client(chain, name)` expects the certificate to be for `name`;
+    /// [method TLSOptions.client_unsafe] checks nothing, and `client_unsafe(chain)` checks the
+    /// chain but not the name. Ignored for `ws://`.
     ///
     /// Fails with [constant ERR_INVALID_PARAMETER] for a URL that is not `ws://` or `wss://`, has
-    /// no host or a bad port, for server [TLSOptions], and for malformed
-    /// [member handshake_headers]; with [constant ERR_ALREADY_IN_USE] while connecting or open.
-    /// `wss://` is not available in this version ([constant ERR_UNAVAILABLE]).
+    /// no host or a bad port, for server [TLSOptions] or an unreadable trusted chain, and for
+    /// malformed [member handshake_headers]; with [constant ERR_ALREADY_IN_USE] while connecting
+    /// or open.
     #[func]
     fn connect_to_url(
         &mut self,
@@ -112,7 +121,11 @@ impl WebSocketPeer {
             Err(e) => return refuse("connect_to_url", &e),
         };
         self.requested_url = url;
-        match Session::connect(&target, &self.settings(), Instant::now()) {
+        let mut settings = self.settings();
+        if target.secure {
+            settings.tls = tls_options::settings_for(tls_client_options.0.as_ref());
+        }
+        match Session::connect(&target, &settings, Instant::now()) {
             Ok(session) => {
                 self.session = Some(session);
                 self.report_failure();
@@ -405,6 +418,7 @@ impl WebSocketPeer {
             outbound: self.outbound_limits(),
             heartbeat: heartbeat(self.heartbeat_interval),
             timeouts: Default::default(),
+            tls: Default::default(),
         }
     }
 

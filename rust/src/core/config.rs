@@ -73,7 +73,9 @@ pub struct Timeouts {
     pub resolve: Duration,
     /// TCP connect, per address tried (the engine's `connect_timeout_seconds` default). Default 30 s.
     pub connect: Duration,
-    /// From the TCP connection being up to the 101 response (client) or to the upgrade request
+    /// The TLS handshake of a `wss://` connection. Default 10 s.
+    pub tls: Duration,
+    /// From the TCP connection (or TLS session) being up to the 101 response (client) or to the upgrade request
     /// being answered (server). Default 10 s.
     pub handshake: Duration,
     /// Server side: from `accept_stream` to a complete upgrade request. Default 5 s (the engine
@@ -88,6 +90,7 @@ impl Default for Timeouts {
         Timeouts {
             resolve: Duration::from_secs(30),
             connect: Duration::from_secs(30),
+            tls: Duration::from_secs(10),
             handshake: Duration::from_secs(10),
             accept: Duration::from_secs(5),
             closing: Duration::from_secs(10),

@@ -11,6 +11,8 @@ pub enum Phase {
     Resolve,
     /// Opening the TCP connection.
     Connect,
+    /// The TLS handshake.
+    Tls,
     /// The HTTP upgrade (request and 101 response).
     Handshake,
     /// Waiting for the remote's answer to our close frame.
@@ -24,6 +26,7 @@ impl fmt::Display for Phase {
         f.write_str(match self {
             Phase::Resolve => "name resolution",
             Phase::Connect => "TCP connect",
+            Phase::Tls => "TLS handshake",
             Phase::Handshake => "WebSocket handshake",
             Phase::Closing => "closing handshake",
             Phase::Heartbeat => "heartbeat (no pong)",
@@ -37,8 +40,8 @@ impl fmt::Display for Phase {
 pub enum WsError {
     /// The URL could not be parsed or is not a usable WebSocket URL.
     InvalidUrl(String),
-    /// A `wss://` URL while this build has no TLS client.
-    TlsUnavailable,
+    /// TLS could not be set up, or the server's certificate was refused.
+    Tls(String),
     /// A handshake header line the caller supplied is malformed.
     InvalidHeader(String),
     /// Another argument is out of range.
@@ -76,7 +79,7 @@ impl fmt::Display for WsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WsError::InvalidUrl(why) => write!(f, "invalid WebSocket URL: {why}"),
-            WsError::TlsUnavailable => write!(f, "wss:// is not supported by this build yet"),
+            WsError::Tls(why) => write!(f, "TLS: {why}"),
             WsError::InvalidHeader(why) => write!(f, "invalid handshake header: {why}"),
             WsError::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
             WsError::AlreadyInUse => write!(f, "the peer is already connecting or connected"),

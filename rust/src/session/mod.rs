@@ -4,9 +4,11 @@
 //! transport and the connection, applies the engine's write-on-send semantics, and drops the
 //! transport when the connection is closed.
 
+mod link;
+
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::core::config::{InboundLimits, OutboundLimits, Timeouts};
 use crate::core::connection::Connection;
@@ -16,8 +18,10 @@ use crate::core::handshake::server::{ServerConfig, ServerHandshake};
 use crate::core::state::ReadyState;
 use crate::core::url::Target;
 use crate::transport::stream_peer::StreamPeerIo;
-use crate::transport::tcp::{Connector, Progress};
+use crate::transport::tcp::Connector;
+use crate::transport::tls_config::{self, TlsSettings};
 use crate::transport::Transport;
+use link::{Link, Step};
 
 /// Reads per poll at most, so a remote that floods us cannot hold the game's frame.
 const MAX_READS_PER_POLL: usize = 256;
@@ -29,32 +33,33 @@ pub struct Settings {
     pub headers: Vec<String>,
     pub inbound: InboundLimits,
     pub outbound: OutboundLimits,
-    pub heartbeat: Option<std::time::Duration>,
+    pub heartbeat: Option<Duration>,
     pub timeouts: Timeouts,
+    /// For `wss://` (ignored for `ws://`, as the engine does).
+    pub tls: TlsSettings,
 }
 
-#[derive(Debug)]
-enum Link {
-    Connecting(Connector),
-    Up(Transport),
-    Down,
-}
-
-/// A connection and the transport it runs over.
+/// A connection and the link it runs over.
 #[derive(Debug)]
 pub struct Session {
     conn: Connection,
     link: Link,
-    peer: Option<SocketAddr>,
+    timeouts: Timeouts,
 }
 
 impl Session {
     /// Starts a client connection to `target`. Fails only for problems found before any IO
-    /// (bad headers, no TLS); network failures show up later as a CLOSED connection.
+    /// (bad headers, unusable TLS options); network failures show up later as a CLOSED
+    /// connection.
     pub fn connect(target: &Target, settings: &Settings, now: Instant) -> Result<Session, WsError> {
-        if target.secure {
-            return Err(WsError::TlsUnavailable);
-        }
+        let tls = if target.secure {
+            let invalid = |e: WsError| WsError::InvalidArgument(format!("TLS options: {e}"));
+            let config = tls_config::client_config(&settings.tls).map_err(invalid)?;
+            let name = tls_config::server_name(&target.host, &settings.tls).map_err(invalid)?;
+            Some((config, name))
+        } else {
+            None
+        };
         let request = ClientRequest {
             host_header: target.host_header.clone(),
             resource: target.resource.clone(),
@@ -63,14 +68,13 @@ impl Session {
         };
         let (handshake, bytes) = ClientHandshake::start(&request)?;
         let mut conn = Connection::client(handshake, bytes, settings.timeouts);
-        conn.set_inbound_limits(settings.inbound);
-        conn.set_outbound_limits(settings.outbound);
-        conn.set_heartbeat(settings.heartbeat);
+        apply(&mut conn, settings);
         let connector = Connector::start(&target.host, target.port, settings.timeouts, now);
+        let link = Link::Connecting { connector, tls };
         let mut session = Session {
             conn,
-            link: Link::Connecting(connector),
-            peer: None,
+            link,
+            timeouts: settings.timeouts,
         };
         session.advance_link(now);
         Ok(session)
@@ -90,15 +94,13 @@ impl Session {
         };
         let handshake = ServerHandshake::new(config)?;
         let mut conn = Connection::server(handshake, settings.timeouts, now);
-        conn.set_inbound_limits(settings.inbound);
-        conn.set_outbound_limits(settings.outbound);
-        conn.set_heartbeat(settings.heartbeat);
+        apply(&mut conn, settings);
         io.set_no_delay(true);
-        let peer = io.peer_addr();
+        let link = Link::Up(Transport::StreamPeer(io));
         Ok(Session {
             conn,
-            link: Link::Up(Transport::StreamPeer(io)),
-            peer,
+            link,
+            timeouts: settings.timeouts,
         })
     }
 
@@ -112,11 +114,7 @@ impl Session {
 
     /// The remote address: the one being connected to, then the connected one.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        match &self.link {
-            Link::Connecting(c) => c.current_addr(),
-            Link::Up(_) => self.peer,
-            Link::Down => None,
-        }
+        self.link.peer_addr()
     }
 
     pub fn set_no_delay(&mut self, enabled: bool) -> io::Result<()> {
@@ -130,6 +128,7 @@ impl Session {
     pub fn poll(&mut self, now: Instant) {
         self.advance_link(now);
         let Link::Up(transport) = &mut self.link else {
+            self.conn.tick(now);
             return;
         };
         transport.poll();
@@ -156,7 +155,7 @@ impl Session {
         self.conn.process(now);
         self.conn.tick(now);
         flush(&mut self.conn, transport);
-        self.drop_transport_if_closed();
+        self.shut_if_closed();
     }
 
     /// Queues a message and writes it right away when the socket takes it (engine semantics:
@@ -178,39 +177,31 @@ impl Session {
         if let Link::Up(transport) = &mut self.link {
             flush(&mut self.conn, transport);
         }
-        self.drop_transport_if_closed();
+        self.shut_if_closed();
     }
 
     fn advance_link(&mut self, now: Instant) {
         if self.conn.state() == ReadyState::Closed {
-            return self.drop_transport_if_closed();
+            return self.shut_if_closed();
         }
-        let Link::Connecting(connector) = &mut self.link else {
-            return;
-        };
-        match connector.poll(now) {
-            Progress::Pending => {}
-            Progress::Connected(stream) => {
-                self.peer = stream.peer_addr().ok();
-                self.link = Link::Up(Transport::Tcp(stream));
-                self.conn.transport_ready(now);
-            }
-            Progress::Failed(e) => {
-                self.conn.abort(e);
-                self.link = Link::Down;
-            }
+        match self.link.advance(&self.timeouts, now) {
+            Step::Unchanged => {}
+            Step::Ready => self.conn.transport_ready(now),
+            Step::Failed(e) => self.conn.abort(e),
         }
     }
 
-    fn drop_transport_if_closed(&mut self) {
-        if self.conn.state() != ReadyState::Closed {
-            return;
+    fn shut_if_closed(&mut self) {
+        if self.conn.state() == ReadyState::Closed {
+            self.link.shut();
         }
-        if let Link::Up(t) = &mut self.link {
-            t.shutdown();
-        }
-        self.link = Link::Down;
     }
+}
+
+fn apply(conn: &mut Connection, settings: &Settings) {
+    conn.set_inbound_limits(settings.inbound);
+    conn.set_outbound_limits(settings.outbound);
+    conn.set_heartbeat(settings.heartbeat);
 }
 
 /// Writes what the connection has queued; a transport error ends the connection.

@@ -5,17 +5,23 @@
 
 pub mod stream_peer;
 pub mod tcp;
+pub mod tls;
+pub mod tls_config;
+mod x509_time;
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 
 use stream_peer::StreamPeerIo;
+use tls::TlsStream;
 
 /// A connected transport.
 #[derive(Debug)]
 pub enum Transport {
     /// A plain TCP socket we opened ourselves (client side).
     Tcp(TcpStream),
+    /// TLS over a TCP socket we opened (`wss://` client).
+    Tls(Box<TlsStream>),
     /// A stream the game accepted and handed over (server side).
     StreamPeer(StreamPeerIo),
 }
@@ -25,6 +31,7 @@ impl Transport {
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         match self {
             Transport::Tcp(s) => s.peer_addr().ok(),
+            Transport::Tls(s) => s.peer_addr(),
             Transport::StreamPeer(s) => s.peer_addr(),
         }
     }
@@ -32,6 +39,7 @@ impl Transport {
     pub fn set_no_delay(&mut self, enabled: bool) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => s.set_nodelay(enabled),
+            Transport::Tls(s) => s.tcp().set_nodelay(enabled),
             Transport::StreamPeer(s) => {
                 s.set_no_delay(enabled);
                 Ok(())
@@ -52,6 +60,7 @@ impl Transport {
             Transport::Tcp(s) => {
                 let _ = s.shutdown(Shutdown::Both);
             }
+            Transport::Tls(s) => s.shutdown(),
             Transport::StreamPeer(s) => s.shutdown(),
         }
     }
@@ -61,6 +70,7 @@ impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.read(buf),
+            Transport::Tls(s) => s.read(buf),
             Transport::StreamPeer(s) => s.read(buf),
         }
     }
@@ -70,6 +80,7 @@ impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.write(buf),
+            Transport::Tls(s) => s.write(buf),
             Transport::StreamPeer(s) => s.write(buf),
         }
     }
@@ -77,6 +88,7 @@ impl Write for Transport {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Transport::Tcp(s) => s.write_vectored(bufs),
+            Transport::Tls(s) => s.write_vectored(bufs),
             Transport::StreamPeer(s) => s.write_vectored(bufs),
         }
     }
@@ -84,6 +96,7 @@ impl Write for Transport {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => s.flush(),
+            Transport::Tls(s) => s.flush(),
             Transport::StreamPeer(s) => s.flush(),
         }
     }

@@ -37,35 +37,36 @@ impl StreamPeerIo {
     /// `StreamPeerTLS` (connected or still handshaking) over one.
     pub fn new(stream: Gd<StreamPeer>) -> Result<StreamPeerIo, Unusable> {
         let class = stream.get_class().to_string();
-        let (tcp, tls) =
-            match stream.clone().try_cast::<StreamPeerTcp>() {
-                Ok(tcp) => (tcp, None),
-                Err(other) => match other.try_cast::<StreamPeerTls>() {
-                    Ok(tls) => {
-                        let base = tls
-                            .get_stream()
-                            .and_then(|s| s.try_cast::<StreamPeerTcp>().ok());
-                        let Some(tcp) = base else {
-                            return Err(Unusable::WrongType(
-                                "the StreamPeerTLS has no StreamPeerTCP under it".into(),
-                            ));
-                        };
-                        if !matches!(
-                            tls.get_status(),
-                            TlsStatus::HANDSHAKING | TlsStatus::CONNECTED
-                        ) {
-                            return Err(Unusable::NotConnected(format!(
-                                "the StreamPeerTLS is in state {:?}",
-                                tls.get_status()
-                            )));
-                        }
-                        (tcp, Some(tls))
+        let (tcp, tls) = match stream.clone().try_cast::<StreamPeerTcp>() {
+            Ok(tcp) => (tcp, None),
+            Err(other) => match other.try_cast::<StreamPeerTls>() {
+                Ok(tls) => {
+                    let base = tls
+                        .get_stream()
+                        .and_then(|s| s.try_cast::<StreamPeerTcp>().ok());
+                    let Some(tcp) = base else {
+                        return Err(Unusable::WrongType(
+                            "the StreamPeerTLS has no StreamPeerTCP under it".into(),
+                        ));
+                    };
+                    if !matches!(
+                        tls.get_status(),
+                        TlsStatus::HANDSHAKING | TlsStatus::CONNECTED
+                    ) {
+                        return Err(Unusable::NotConnected(format!(
+                            "the StreamPeerTLS is in state {:?}",
+                            tls.get_status()
+                        )));
                     }
-                    Err(_) => return Err(Unusable::WrongType(format!(
+                    (tcp, Some(tls))
+                }
+                Err(_) => {
+                    return Err(Unusable::WrongType(format!(
                         "a {class} cannot carry a WebSocket; pass a StreamPeerTCP or StreamPeerTLS"
-                    ))),
-                },
-            };
+                    )))
+                }
+            },
+        };
         if tcp.get_status() != TcpStatus::CONNECTED {
             return Err(Unusable::NotConnected(format!(
                 "the StreamPeerTCP is in state {:?}",
