@@ -317,6 +317,18 @@ impl WebSocketPeer {
             .unwrap_or_default()
     }
 
+    /// Why the current (or last) connection failed or ended without a closing handshake, in
+    /// words: for example `could not resolve host: ...`, `could not connect: ... Connection
+    /// refused`, `timed out during TLS handshake`, `TLS: the certificate of example.com has
+    /// expired`, `handshake failed: server answered HTTP 403 Forbidden instead of 101 Switching
+    /// Protocols`, `protocol error (closed with 1002): ...`. Empty while all is well and after a
+    /// normal close. Not in the engine's class, which only reports close code -1.
+    #[func]
+    fn get_error_message(&self) -> GString {
+        let cause = self.session.as_ref().and_then(|s| s.connection().cause());
+        cause.map(|c| GString::from(&c.to_string())).unwrap_or_default()
+    }
+
     #[func]
     fn get_supported_protocols(&self) -> PackedStringArray {
         self.supported_protocols.clone()
