@@ -15,3 +15,9 @@ cp websocket.gdextension "$addon/websocket.gdextension"
 # Copy through a temporary name so a running Godot never sees a half-written library.
 cp "target/$profile/libgodot_websocket.so" "$addon/bin/.lib.tmp"
 mv -f "$addon/bin/.lib.tmp" "$addon/bin/libgodot_websocket.linux.x86_64.so"
+# Register the extension with the project before Godot first sees it: a headless editor session
+# that discovers a .gdextension on its own crashes at shutdown (an engine bug, godot#123511).
+list=godot-project/.godot/extension_list.cfg
+entry="res://addons/godot_websocket/websocket.gdextension"
+mkdir -p "$(dirname "$list")"
+grep -qxF "$entry" "$list" 2>/dev/null || echo "$entry" >>"$list"

@@ -6,7 +6,7 @@ extends "res://tests/lib/suite.gd"
 
 func tests() -> Array[Callable]:
 	return [test_defaults, test_api_surface, test_open_engine, test_open_python,
-			test_headers_python, test_protocol_python, test_protocol_engine]
+			test_headers_python, test_protocol_python, test_protocol_engine, test_ipv6]
 
 
 func test_defaults() -> bool:
@@ -202,4 +202,25 @@ func test_protocol_engine() -> bool:
 	check_eq("engine protocol: client get_selected_protocol (client's order)", c.get_selected_protocol(), "b")
 	await pump([c, srv], func(): return srv.peer() != null and srv.peer().get_ready_state() == OPEN)
 	check_eq("engine protocol: server agrees", srv.peer().get_selected_protocol() if srv.peer() else "", "b")
+	return true
+
+
+## IPv6 loopback. The engine writes the Host header without brackets (its server then reports
+## "ws://::1:PORT/..."); RustWebSocketPeer deliberately writes "[::1]:PORT".
+func test_ipv6() -> bool:
+	var srv := engine_server(Callable(), false, "::1")
+	if not srv.tcp.is_listening():
+		print("# test_ipv6 skipped: cannot listen on ::1 (no IPv6 loopback)")
+		return true
+	var c = new_peer()
+	var opened: bool = await open(c, srv.url("/v6"), [srv])
+	await pump([c, srv], func(): return srv.peer() != null and srv.peer().get_ready_state() == OPEN)
+	if not check("ipv6: opens", opened and srv.peer() != null, "state %s" % state_name(c.get_ready_state())):
+		return true
+	# IPAddress's text form, which the engine returns: all eight groups, no "::" shortening.
+	check_eq("ipv6: get_connected_host in the engine's IPAddress form", c.get_connected_host(), "0:0:0:0:0:0:0:1")
+	check_eq("ipv6: get_connected_port", c.get_connected_port(), srv.port)
+	var want_host := "::1" if is_engine else "[::1]"
+	check_eq("ipv6: Host header %s" % ("(engine: no brackets)" if is_engine else "with brackets (differs from engine)"),
+			srv.peer().get_requested_url(), "ws://%s:%d/v6" % [want_host, srv.port])
 	return true

@@ -1,9 +1,9 @@
 extends RefCounted
 ## Check bookkeeping for the GDScript suites.
 ##
-## Prints one line per check, `PASS name` or `FAIL name: detail`, and at the end
-## `SUITE_DONE passed=X failed=Y`. tests/run.py parses exactly these lines, so names and details
-## are kept on one line.
+## Prints one line per check, `PASS name` or `FAIL name<TAB>detail`, and at the end
+## `SUITE_DONE passed=X failed=Y`. tests/run.py parses exactly these lines: names and details are
+## kept on one line, and the tab separates them because names often contain ": ".
 
 var passed := 0
 var failed := 0
@@ -16,13 +16,13 @@ func check(name: String, cond: bool, detail := "") -> bool:
 		print("PASS %s" % _one_line(name))
 	else:
 		failed += 1
-		print("FAIL %s: %s" % [_one_line(name), _one_line(detail if detail != "" else "condition is false")])
+		print("FAIL %s\t%s" % [_one_line(name), _one_line(detail if detail != "" else "condition is false")])
 	return cond
 
 
 ## Equality check with a "got X, want Y" detail. Types must match too (1 and 1.0 are different).
 func check_eq(name: String, got: Variant, want: Variant) -> bool:
-	var same := typeof(got) == typeof(want) and got == want
+	var same: bool = typeof(got) == typeof(want) and got == want
 	return check(name, same, "got %s, want %s" % [show(got), show(want)])
 
 
@@ -46,4 +46,4 @@ func summary_line() -> String:
 
 
 static func _one_line(s: String) -> String:
-	return s.replace("\r", "\\r").replace("\n", "\\n")
+	return s.replace("\r", "\\r").replace("\n", "\\n").replace("\t", " ")

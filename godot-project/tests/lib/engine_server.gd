@@ -7,6 +7,8 @@ const OPEN := WebSocketPeer.STATE_OPEN
 
 var tcp := TCPServer.new()
 var port := 0
+## Address listened on: "127.0.0.1", or "::1" for IPv6 checks.
+var bind := "127.0.0.1"
 ## Accepted server-side peers, oldest first.
 var peers: Array[WebSocketPeer] = []
 ## Called with each new WebSocketPeer before accept_stream() (buffer sizes, protocols...).
@@ -23,16 +25,18 @@ var accept_errors: Array[int] = []
 var _backlog := {}
 
 
-func start(configure_peer := Callable(), echo_messages := false) -> int:
+func start(configure_peer := Callable(), echo_messages := false, address := "127.0.0.1") -> int:
 	configure = configure_peer
 	echo = echo_messages
-	var err := tcp.listen(0, "127.0.0.1")  # port 0: the OS picks a free port
+	bind = address
+	var err := tcp.listen(0, bind)  # port 0: the OS picks a free port
 	port = tcp.get_local_port()
 	return err
 
 
 func url(path := "/") -> String:
-	return "ws://127.0.0.1:%d%s" % [port, path]
+	var host := ("[%s]" % bind) if bind.contains(":") else bind
+	return "ws://%s:%d%s" % [host, port, path]
 
 
 ## First accepted peer, or null before any connection was accepted.

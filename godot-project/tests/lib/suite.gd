@@ -122,11 +122,11 @@ func new_peer() -> Object:
 
 
 ## A started engine server (see engine_server.gd); stopped after the test.
-func engine_server(configure := Callable(), echo := false) -> EngineServer:
+func engine_server(configure := Callable(), echo := false, address := "127.0.0.1") -> EngineServer:
 	var s := EngineServer.new()
-	var err := s.start(configure, echo)
+	var err := s.start(configure, echo, address)
 	if err != OK:
-		push_error("engine server: listen failed: %s" % error_string(err))
+		push_error("engine server: listen on %s failed: %s" % [address, error_string(err)])
 	_servers.append(s)
 	return s
 

@@ -45,3 +45,39 @@ pub fn strings(array: &PackedStringArray) -> Vec<String> {
 pub fn to_string(s: &GString) -> String {
     String::from_utf8_lossy(s.to_utf8_buffer().as_slice()).into_owned()
 }
+
+/// An IP address written the way the engine's `IPAddress` writes it: IPv4 (also IPv4-mapped
+/// IPv6) dotted, IPv6 as eight lowercase hex groups without `::` shortening.
+pub fn engine_ip_string(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6
+                .segments()
+                .iter()
+                .map(|g| format!("{g:x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::engine_ip_string;
+
+    #[test]
+    fn ip_strings_match_the_engine() {
+        assert_eq!(engine_ip_string("::1".parse().unwrap()), "0:0:0:0:0:0:0:1");
+        assert_eq!(
+            engine_ip_string("fe80::1:abcd".parse().unwrap()),
+            "fe80:0:0:0:0:0:1:abcd"
+        );
+        assert_eq!(
+            engine_ip_string("::ffff:10.0.0.1".parse().unwrap()),
+            "10.0.0.1"
+        );
+        assert_eq!(engine_ip_string("127.0.0.1".parse().unwrap()), "127.0.0.1");
+    }
+}

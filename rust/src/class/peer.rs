@@ -6,7 +6,7 @@ use godot::classes::{PacketPeerExtension, StreamPeer};
 use godot::global::{godot_error, godot_warn, Error};
 use godot::prelude::*;
 
-use super::args::{strings, OptTls};
+use super::args::{engine_ip_string, strings, OptTls};
 use super::enums::{State, WriteMode};
 use super::error_map::{refuse, warn_ended};
 use super::tls_options;
@@ -240,7 +240,7 @@ impl WebSocketPeer {
     #[func]
     fn get_connected_host(&self) -> GString {
         self.peer_addr()
-            .map(|a| GString::from(&a.ip().to_string()))
+            .map(|a| GString::from(&engine_ip_string(a.ip())))
             .unwrap_or_default()
     }
 
@@ -326,7 +326,9 @@ impl WebSocketPeer {
     #[func]
     fn get_error_message(&self) -> GString {
         let cause = self.session.as_ref().and_then(|s| s.connection().cause());
-        cause.map(|c| GString::from(&c.to_string())).unwrap_or_default()
+        cause
+            .map(|c| GString::from(&c.to_string()))
+            .unwrap_or_default()
     }
 
     #[func]

@@ -159,6 +159,9 @@ impl Connector {
                                 addr,
                                 deadline: now + self.timeouts.connect,
                             };
+                            // Report the outcome at the next poll, as the engine does: the call
+                            // that starts a connection never also ends it.
+                            return Progress::Pending;
                         }
                         Err(e) => self.last_error = Some(format!("{addr}: {e}")),
                     }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the extension and runs the echo demo (godot-project/demo/echo_demo.gd) headless: an engine
+# WebSocketPeer echo server and a RustWebSocketPeer client in one Godot process.
+# Usage: tools/demo.sh [--class=NAME]   (extra arguments go to the demo script)
+# Exit status: the demo's (0 = every echo and both close codes as expected), 124 on timeout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/build.sh
+GODOT="$(tools/godot.sh)"
+
+# Godot only loads an extension listed in .godot/extension_list.cfg, which the import writes.
+list=godot-project/.godot/extension_list.cfg
+if ! grep -qs godot_websocket "$list"; then
+	echo "demo.sh: importing godot-project (first run)" >&2
+	status=0
+	timeout 600 "$GODOT" --headless --path godot-project --import >/dev/null 2>&1 || status=$?
+	# What matters here is the extension list; the exit status is only reported.
+	[ "$status" -eq 0 ] || echo "demo.sh: warning: the Godot import exited with status $status" >&2
+	grep -qs godot_websocket "$list" || { echo "demo.sh: the import did not register the extension" >&2; exit 1; }
+fi
+
+# The demo has its own 10 s timeout; this one only catches a hang before its script starts.
+status=0
+timeout 60 "$GODOT" --headless --path godot-project --script res://demo/echo_demo.gd -- "$@" || status=$?
+if [ "$status" -eq 124 ]; then echo "demo.sh: the demo timed out" >&2; fi
+exit "$status"
