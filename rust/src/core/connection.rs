@@ -417,7 +417,10 @@ impl Connection {
     fn queue_control(&mut self, control: Control, payload: &[u8]) {
         let mut bytes = Vec::new();
         frame::encode(&mut bytes, OpCode::Control(control), payload, self.mask());
-        self.tx.push_control(bytes);
+        match control {
+            Control::Pong => self.tx.push_pong(bytes),
+            _ => self.tx.push_ping(bytes),
+        }
     }
 
     fn queue_close(&mut self, close: &LocalClose) {

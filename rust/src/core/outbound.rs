@@ -10,8 +10,10 @@ enum Kind {
     Raw,
     /// A text or binary message.
     Data,
-    /// Ping or pong: goes ahead of data that has not started.
-    Control,
+    /// Ping: goes ahead of data that has not started.
+    Ping,
+    /// Pong: like a ping, and a newer pong replaces one not yet started.
+    Pong,
     /// Our close frame.
     Close,
 }
@@ -74,15 +76,36 @@ impl Outbound {
         });
     }
 
-    /// Queues a ping or pong after other control frames but ahead of data not yet started.
-    pub fn push_control(&mut self, bytes: Vec<u8>) {
+    /// Queues a ping after other control frames but ahead of data not yet started.
+    pub fn push_ping(&mut self, bytes: Vec<u8>) {
+        self.insert_control(bytes, Kind::Ping);
+    }
+
+    /// Queues a pong like a ping; if a pong is already waiting and not started, the new one
+    /// replaces it (RFC 6455 section 5.5.3 allows answering only the latest ping), so a flood of
+    /// pings cannot grow the queue while the remote is not reading.
+    pub fn push_pong(&mut self, bytes: Vec<u8>) {
+        let start = usize::from(self.head_written > 0);
+        if let Some(waiting) = self
+            .frames
+            .iter_mut()
+            .skip(start)
+            .find(|f| f.kind == Kind::Pong)
+        {
+            waiting.bytes = bytes;
+            return;
+        }
+        self.insert_control(bytes, Kind::Pong);
+    }
+
+    fn insert_control(&mut self, bytes: Vec<u8>, kind: Kind) {
         let at = self.first_unstarted_data();
         self.frames.insert(
             at,
             OutFrame {
                 bytes,
                 payload: 0,
-                kind: Kind::Control,
+                kind,
             },
         );
     }
@@ -215,11 +238,26 @@ mod tests {
         q.push_data(vec![2; 4], 4);
         let mut w = ChokedWriter::new(2);
         q.write_to(&mut w).unwrap();
-        q.push_control(vec![9; 2]);
-        q.push_control(vec![8; 2]);
+        q.push_ping(vec![9; 2]);
+        q.push_pong(vec![8; 2]);
         w.allow(100);
         q.write_to(&mut w).unwrap();
         assert_eq!(w.data, vec![1, 1, 1, 1, 9, 9, 8, 8, 2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn a_newer_pong_replaces_one_not_yet_started() {
+        let mut q = Outbound::default();
+        q.push_data(vec![1; 4], 4);
+        let mut w = ChokedWriter::new(1);
+        q.write_to(&mut w).unwrap();
+        for i in 0..1000u16 {
+            q.push_pong(i.to_be_bytes().to_vec());
+        }
+        assert_eq!(q.frame_count(), 2, "one data frame and one pong");
+        w.allow(100);
+        q.write_to(&mut w).unwrap();
+        assert_eq!(w.data, vec![1, 1, 1, 1, 0x03, 0xe7]);
     }
 
     #[test]
@@ -227,7 +265,7 @@ mod tests {
         let mut q = Outbound::default();
         q.push_data(vec![1; 4], 4);
         q.push_data(vec![2; 4], 4);
-        q.push_control(vec![7; 2]);
+        q.push_pong(vec![7; 2]);
         let mut w = ChokedWriter::new(3); // pong (2) and one byte of the first message
         q.write_to(&mut w).unwrap();
         q.push_data(vec![3; 4], 4);
