@@ -26,6 +26,9 @@ struct OutFrame {
     kind: Kind,
 }
 
+/// Unsent pongs kept before newer ones replace the last (a burst of pings is answered in full).
+pub const MAX_WAITING_PONGS: usize = 16;
+
 /// How many frames one vectored write may cover.
 const MAX_IOVECS: usize = 64;
 
@@ -81,18 +84,15 @@ impl Outbound {
         self.insert_control(bytes, Kind::Ping);
     }
 
-    /// Queues a pong like a ping; if a pong is already waiting and not started, the new one
-    /// replaces it (RFC 6455 section 5.5.3 allows answering only the latest ping), so a flood of
-    /// pings cannot grow the queue while the remote is not reading.
+    /// Queues a pong like a ping. Past [`MAX_WAITING_PONGS`] unsent pongs, the newest replaces
+    /// the last one waiting (RFC 6455 section 5.5.3 allows answering only the latest ping), so a
+    /// flood of pings cannot grow the queue while the remote is not reading.
     pub fn push_pong(&mut self, bytes: Vec<u8>) {
         let start = usize::from(self.head_written > 0);
-        if let Some(waiting) = self
-            .frames
-            .iter_mut()
-            .skip(start)
-            .find(|f| f.kind == Kind::Pong)
-        {
-            waiting.bytes = bytes;
+        let mut waiting = self.frames.iter_mut().skip(start).filter(|f| f.kind == Kind::Pong);
+        if let Some(last) = waiting.by_ref().nth(MAX_WAITING_PONGS - 1) {
+            let last = waiting.last().unwrap_or(last);
+            last.bytes = bytes;
             return;
         }
         self.insert_control(bytes, Kind::Pong);
@@ -246,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_pong_replaces_one_not_yet_started() {
+    fn a_burst_of_pings_is_answered_but_a_flood_is_capped() {
         let mut q = Outbound::default();
         q.push_data(vec![1; 4], 4);
         let mut w = ChokedWriter::new(1);
@@ -254,10 +254,15 @@ mod tests {
         for i in 0..1000u16 {
             q.push_pong(i.to_be_bytes().to_vec());
         }
-        assert_eq!(q.frame_count(), 2, "one data frame and one pong");
-        w.allow(100);
+        assert_eq!(q.frame_count(), 1 + MAX_WAITING_PONGS);
+        w.allow(1000);
         q.write_to(&mut w).unwrap();
-        assert_eq!(w.data, vec![1, 1, 1, 1, 0x03, 0xe7]);
+        let mut want = vec![1, 1, 1, 1];
+        for i in 0..MAX_WAITING_PONGS as u16 - 1 {
+            want.extend(i.to_be_bytes());
+        }
+        want.extend(999u16.to_be_bytes());
+        assert_eq!(w.data, want, "the first pongs in order, the last one the newest");
     }
 
     #[test]
