@@ -6,4 +6,5 @@ pub mod enums;
 mod error_map;
 mod packet_peer;
 pub mod peer;
+mod status;
 mod tls_options;

@@ -3,16 +3,16 @@
 use std::time::{Duration, Instant};
 
 use godot::classes::{PacketPeerExtension, StreamPeer};
-use godot::global::{godot_error, godot_warn, Error};
+use godot::global::{godot_warn, Error};
 use godot::prelude::*;
 
-use super::args::{engine_ip_string, strings, OptTls};
-use super::enums::{State, WriteMode};
+use super::args::{strings, OptTls};
+use super::enums::WriteMode;
 use super::error_map::{refuse, warn_ended};
 use super::tls_options;
 use crate::core::config::{InboundLimits, OutboundLimits};
 use crate::core::error::WsError;
-use crate::core::state::{ReadyState, Role};
+use crate::core::state::ReadyState;
 use crate::core::url;
 use crate::session::{Session, Settings};
 use crate::transport::stream_peer::{StreamPeerIo, Unusable};
@@ -38,43 +38,43 @@ pub struct WebSocketPeer {
     /// Sub-protocols to offer (client) or accept (server), in order of preference. Surrounding
     /// whitespace is removed from each entry. Read when connecting.
     #[var(get, set, usage_flags = [DEFAULT])]
-    supported_protocols: PackedStringArray,
+    pub(super) supported_protocols: PackedStringArray,
 
     /// Extra HTTP header lines (`"Name: value"`) for the handshake request (client) or the 101
     /// response (server). A line with a line break or no valid name is refused when connecting.
     #[var(usage_flags = [DEFAULT])]
-    handshake_headers: PackedStringArray,
+    pub(super) handshake_headers: PackedStringArray,
 
     /// Largest message accepted, in bytes (all fragments together); a larger one closes the
     /// connection with code 1009. Read when the handshake completes. Default 65535.
     #[var(usage_flags = [DEFAULT])]
     #[init(val = 65535)]
-    inbound_buffer_size: i32,
+    pub(super) inbound_buffer_size: i32,
 
     /// Most bytes of messages waiting to be written; a send that would exceed it fails with
     /// [constant ERR_OUT_OF_MEMORY]. `0` or less removes the limit. Read at each send. Default 65535.
     #[var(usage_flags = [DEFAULT])]
     #[init(val = 65535)]
-    outbound_buffer_size: i32,
+    pub(super) outbound_buffer_size: i32,
 
     /// Most messages queued in each direction: sends fail with [constant ERR_OUT_OF_MEMORY] past
     /// it, and reading pauses (without dropping anything) while this many are unread. Default 4096.
     #[var(usage_flags = [DEFAULT])]
     #[init(val = 4096)]
-    max_queued_packets: i32,
+    pub(super) max_queued_packets: i32,
 
     /// Seconds between keepalive pings while open; `0` turns them off. When a ping has had no
     /// answer by the next one, the connection is dropped (close code -1). Read at each poll.
     #[var(get, set, usage_flags = [DEFAULT])]
-    heartbeat_interval: f64,
+    pub(super) heartbeat_interval: f64,
 
-    session: Option<Session>,
-    requested_url: GString,
+    pub(super) session: Option<Session>,
+    pub(super) requested_url: GString,
     /// Whether the failure of the current connection was already reported.
-    reported: bool,
+    pub(super) reported: bool,
     /// The packet handed out by the last `get_packet`; Godot reads it after we return.
     pub(super) current_packet: Vec<u8>,
-    was_string: bool,
+    pub(super) was_string: bool,
 }
 
 #[godot_api]
@@ -236,101 +236,6 @@ impl WebSocketPeer {
         self.report_failure();
     }
 
-    /// The remote IP address, or `""` when there is no TCP connection.
-    #[func]
-    fn get_connected_host(&self) -> GString {
-        self.peer_addr()
-            .map(|a| GString::from(&engine_ip_string(a.ip())))
-            .unwrap_or_default()
-    }
-
-    /// The remote port, or `0` when there is no TCP connection.
-    #[func]
-    fn get_connected_port(&self) -> i32 {
-        self.peer_addr().map_or(0, |a| i32::from(a.port()))
-    }
-
-    /// The sub-protocol agreed in the handshake, or `""`.
-    #[func]
-    fn get_selected_protocol(&self) -> GString {
-        self.session
-            .as_ref()
-            .map(|s| GString::from(s.connection().selected_protocol()))
-            .unwrap_or_default()
-    }
-
-    /// Client: the URL passed to [method connect_to_url], exactly as given. Server: `ws://` or
-    /// `wss://` + the request's Host header + its path and query, once the request has arrived.
-    #[func]
-    fn get_requested_url(&self) -> GString {
-        match &self.session {
-            Some(s) if s.connection().role() == Role::Server => {
-                GString::from(s.connection().requested_url())
-            }
-            _ => self.requested_url.clone(),
-        }
-    }
-
-    /// Turns Nagle's algorithm off (`true`, the default for new connections) or on.
-    #[func]
-    fn set_no_delay(&mut self, enabled: bool) {
-        let result = match self.session.as_mut() {
-            Some(s) => s.set_no_delay(enabled),
-            None => Err(std::io::Error::other("no connection")),
-        };
-        if let Err(e) = result {
-            godot_error!("RustWebSocketPeer.set_no_delay(): {e}");
-        }
-    }
-
-    /// Payload bytes of messages not yet fully written to the socket (0 unless open).
-    #[func]
-    fn get_current_outbound_buffered_amount(&self) -> i32 {
-        let n = self
-            .session
-            .as_ref()
-            .map_or(0, |s| s.connection().buffered_amount());
-        i32::try_from(n).unwrap_or(i32::MAX)
-    }
-
-    /// The connection's state.
-    #[func]
-    fn get_ready_state(&self) -> State {
-        self.state().into()
-    }
-
-    /// The close code the remote sent (0 if its close frame had none), or the code we closed
-    /// with after a protocol error; -1 when the connection ended without a closing handshake.
-    #[func]
-    fn get_close_code(&self) -> i32 {
-        self.session
-            .as_ref()
-            .map_or(-1, |s| s.connection().close_code())
-    }
-
-    /// The close reason that goes with [method get_close_code].
-    #[func]
-    fn get_close_reason(&self) -> GString {
-        self.session
-            .as_ref()
-            .map(|s| GString::from(s.connection().close_reason()))
-            .unwrap_or_default()
-    }
-
-    /// Why the current (or last) connection failed or ended without a closing handshake, in
-    /// words: for example `could not resolve host: ...`, `could not connect: ... Connection
-    /// refused`, `timed out during TLS handshake`, `TLS: the certificate of example.com has
-    /// expired`, `handshake failed: server answered HTTP 403 Forbidden instead of 101 Switching
-    /// Protocols`, `protocol error (closed with 1002): ...`. Empty while all is well and after a
-    /// normal close. Not in the engine's class, which only reports close code -1.
-    #[func]
-    fn get_error_message(&self) -> GString {
-        let cause = self.session.as_ref().and_then(|s| s.connection().cause());
-        cause
-            .map(|c| GString::from(&c.to_string()))
-            .unwrap_or_default()
-    }
-
     #[func]
     fn get_supported_protocols(&self) -> PackedStringArray {
         self.supported_protocols.clone()
@@ -410,7 +315,7 @@ impl WebSocketPeer {
         self.current_packet = Vec::new();
     }
 
-    fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+    pub(super) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
         self.session.as_ref().and_then(Session::peer_addr)
     }
 

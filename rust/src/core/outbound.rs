@@ -89,7 +89,11 @@ impl Outbound {
     /// flood of pings cannot grow the queue while the remote is not reading.
     pub fn push_pong(&mut self, bytes: Vec<u8>) {
         let start = usize::from(self.head_written > 0);
-        let mut waiting = self.frames.iter_mut().skip(start).filter(|f| f.kind == Kind::Pong);
+        let mut waiting = self
+            .frames
+            .iter_mut()
+            .skip(start)
+            .filter(|f| f.kind == Kind::Pong);
         if let Some(last) = waiting.by_ref().nth(MAX_WAITING_PONGS - 1) {
             let last = waiting.last().unwrap_or(last);
             last.bytes = bytes;
@@ -262,7 +266,10 @@ mod tests {
             want.extend(i.to_be_bytes());
         }
         want.extend(999u16.to_be_bytes());
-        assert_eq!(w.data, want, "the first pongs in order, the last one the newest");
+        assert_eq!(
+            w.data, want,
+            "the first pongs in order, the last one the newest"
+        );
     }
 
     #[test]
