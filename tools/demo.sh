@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Builds the extension and runs the echo demo (godot-project/demo/echo_demo.gd) headless: an engine
-# WebSocketPeer echo server and a RustWebSocketPeer client in one Godot process.
-# Usage: tools/demo.sh [--class=NAME]   (extra arguments go to the demo script)
-# Exit status: the demo's (0 = every echo and both close codes as expected), 124 on timeout.
+# Builds the extension and runs a demo headless.
+#   tools/demo.sh                  the chat demo (godot-project/demo/chat/chat.tscn): a wss:// chat
+#                                  server and two clients, all RustWebSocketPeer, TLS with a
+#                                  certificate Godot makes on the spot; messages both ways, clean close
+#   tools/demo.sh echo [--class=NAME]
+#                                  the echo demo (godot-project/demo/echo_demo.gd): an engine
+#                                  WebSocketPeer echo server and a RustWebSocketPeer client
+# With a window instead: godot --path godot-project res://demo/chat/chat.tscn
+# Exit status: the demo's (0 = everything arrived as expected), 124 on timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +25,13 @@ if ! grep -qs godot_websocket "$list"; then
 	grep -qs godot_websocket "$list" || { echo "demo.sh: the import did not register the extension" >&2; exit 1; }
 fi
 
-# The demo has its own 10 s timeout; this one only catches a hang before its script starts.
+# Each demo has its own timeout; this one only catches a hang before its script starts.
 status=0
-timeout 60 "$GODOT" --headless --path godot-project --script res://demo/echo_demo.gd -- "$@" || status=$?
+if [ "${1:-chat}" = "echo" ]; then
+	shift || true
+	timeout 60 "$GODOT" --headless --path godot-project --script res://demo/echo_demo.gd -- "$@" || status=$?
+else
+	timeout 60 "$GODOT" --headless --path godot-project res://demo/chat/chat.tscn || status=$?
+fi
 if [ "$status" -eq 124 ]; then echo "demo.sh: the demo timed out" >&2; fi
 exit "$status"

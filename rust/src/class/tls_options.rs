@@ -1,7 +1,9 @@
 //! Reads an engine `TLSOptions` (and the project's certificate bundle setting) into plain
 //! `TlsSettings` for the transport.
 
-use godot::classes::{FileAccess, ProjectSettings, TlsOptions};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use godot::classes::{FileAccess, ProjectSettings, TlsOptions, X509Certificate};
 use godot::global::godot_warn;
 use godot::prelude::*;
 
@@ -20,7 +22,7 @@ pub fn settings_for(options: Option<&Gd<TlsOptions>>) -> TlsSettings {
     };
     let trusted = options
         .get_trusted_ca_chain()
-        .map(|mut chain| chain.save_to_string().to_utf8_buffer().as_slice().to_vec())
+        .and_then(pem_of)
         .filter(|pem| !pem.is_empty());
     let verify = match (options.is_unsafe_client(), trusted.is_some()) {
         (false, _) => Verify::Full,
@@ -53,4 +55,23 @@ fn bundle_override() -> Option<Vec<u8>> {
         return None;
     }
     Some(bytes.as_slice().to_vec())
+}
+
+/// The PEM text of a certificate chain. Goes through a temporary file: the engine's
+/// `save_to_string()` ends its text with a NUL byte and prints a Unicode error on every call.
+fn pem_of(mut chain: Gd<X509Certificate>) -> Option<Vec<u8>> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("godot-websocket-{}-{n}.crt", std::process::id()));
+    let godot_path = GString::from(&path.to_string_lossy().into_owned());
+    let result = (chain.save(&godot_path) == godot::global::Error::OK)
+        .then(|| std::fs::read(&path).ok())
+        .flatten();
+    let _ = std::fs::remove_file(&path);
+    if result.is_none() {
+        godot_warn!(
+            "RustWebSocketPeer: cannot read the trusted certificate chain of the TLSOptions"
+        );
+    }
+    result
 }

@@ -7,7 +7,7 @@ pub mod stream_peer;
 pub mod tcp;
 pub mod tls;
 pub mod tls_config;
-mod x509_time;
+mod x509;
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

@@ -115,6 +115,10 @@ impl StreamPeerIo {
             return match tls.get_status() {
                 TlsStatus::CONNECTED => Ok(true),
                 TlsStatus::HANDSHAKING => Ok(false),
+                TlsStatus::DISCONNECTED => Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "TLS stream closed",
+                )),
                 other => Err(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
                     format!("TLS stream is {other:?}"),
@@ -146,14 +150,18 @@ fn split_result(result: &VarArray) -> (i64, Variant) {
 
 impl Read for StreamPeerIo {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Ask the status first: the engine's TLS stream prints an error when asked for its
+        // available bytes once it is no longer connected.
+        match self.ready() {
+            Ok(true) => {}
+            Ok(false) => return Err(io::ErrorKind::WouldBlock.into()),
+            // A stream that went away reads as end of stream.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+            Err(e) => return Err(e),
+        }
         let available = usize::try_from(self.stream.get_available_bytes()).unwrap_or(0);
         if available == 0 {
-            return match self.ready() {
-                Ok(_) => Err(io::ErrorKind::WouldBlock.into()),
-                // A stream that went away reads as end of stream.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-                Err(e) => Err(e),
-            };
+            return Err(io::ErrorKind::WouldBlock.into());
         }
         let want = available.min(buf.len()).min(i32::MAX as usize) as i32;
         let (code, value) = split_result(&self.stream.get_partial_data(want));

@@ -24,7 +24,7 @@ use rustls::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use super::x509_time;
+use super::x509;
 use crate::core::error::WsError;
 
 /// How much of the server's certificate to check.
@@ -175,7 +175,7 @@ impl Checked {
     ) -> Result<ServerCertVerified, rustls::Error> {
         let bad = |e: CertificateError| rustls::Error::InvalidCertificate(e);
         let (not_before, not_after) =
-            x509_time::validity(cert).ok_or(bad(CertificateError::BadEncoding))?;
+            x509::validity(cert).ok_or(bad(CertificateError::BadEncoding))?;
         let now = now.as_secs();
         if now < not_before {
             return Err(bad(CertificateError::NotValidYet));
@@ -184,10 +184,37 @@ impl Checked {
             return Err(bad(CertificateError::Expired));
         }
         if self.check_name {
-            let parsed = ParsedCertificate::try_from(cert)?;
-            verify_server_name(&parsed, name)?;
+            check_name(cert, name)?;
         }
         Ok(ServerCertVerified::assertion())
+    }
+}
+
+/// WebPKI's name check (subjectAltName), with mbedTLS's fallback to the subject's common name
+/// when the certificate has no subjectAltName at all.
+fn check_name(cert: &CertificateDer<'_>, name: &ServerName<'_>) -> Result<(), rustls::Error> {
+    let parsed = ParsedCertificate::try_from(cert)?;
+    let Err(e) = verify_server_name(&parsed, name) else {
+        return Ok(());
+    };
+    let no_san = x509::has_subject_alt_name(cert) == Some(false);
+    let cn_matches = x509::common_name(cert).is_some_and(|cn| name_matches(&cn, &name.to_str()));
+    if no_san && cn_matches {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+/// Host name matching as for a certificate name: case-insensitive, and a leading `*.` matches
+/// exactly one label.
+fn name_matches(pattern: &str, host: &str) -> bool {
+    let (pattern, host) = (pattern.to_ascii_lowercase(), host.to_ascii_lowercase());
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .split_once('.')
+            .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+        None => pattern == host,
     }
 }
 
@@ -205,9 +232,12 @@ impl ServerCertVerifier for Checked {
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
         {
             Ok(v) => Ok(v),
+            // The chain is good (WebPKI checks it before the name); only the name is in doubt.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            )) if !self.check_name || check_name(end_entity, server_name).is_ok() => {
+                Ok(ServerCertVerified::assertion())
+            }
             Err(_)
                 if self
                     .pinned
@@ -313,5 +343,29 @@ pub fn describe(e: &rustls::Error, name: &ServerName<'_>) -> String {
         }
         E::AlertReceived(alert) => format!("{name} refused the TLS handshake (alert {alert:?})"),
         other => format!("TLS with {name} failed: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_names_match_like_mbedtls() {
+        assert!(name_matches("LocalHost", "localhost"));
+        assert!(name_matches("*.example.com", "a.example.com"));
+        assert!(!name_matches("*.example.com", "a.b.example.com"));
+        assert!(!name_matches("*.example.com", "example.com"));
+        assert!(!name_matches("example.com", "example.org"));
+    }
+
+    #[test]
+    fn a_godot_made_certificate_is_checked_by_its_common_name() {
+        let der = CertificateDer::from_pem_slice(x509::tests::GODOT_PEM.as_bytes()).unwrap();
+        assert!(check_name(&der, &ServerName::try_from("localhost").unwrap()).is_ok());
+        assert!(check_name(&der, &ServerName::try_from("example.com").unwrap()).is_err());
+        let with_san = CertificateDer::from_pem_slice(x509::tests::PINNED_PEM.as_bytes()).unwrap();
+        assert!(check_name(&with_san, &ServerName::try_from("pinned.test").unwrap()).is_ok());
+        assert!(check_name(&with_san, &ServerName::try_from("other.test").unwrap()).is_err());
     }
 }

@@ -1,14 +1,23 @@
-//! Reads the validity period of an X.509 certificate (RFC 5280 section 4.1.2.5), which is all
-//! we need to check a pinned self-signed certificate's dates. A minimal DER walk: any surprise
-//! in the structure returns `None`, and the caller then rejects the certificate.
+//! Reads the few fields of an X.509 certificate (RFC 5280) that WebPKI does not give us and the
+//! engine's mbedTLS uses: the validity period of a pinned self-signed certificate, and the
+//! subject's common name for certificates without a subjectAltName (which is what Godot's own
+//! `Crypto.generate_self_signed_certificate` makes). A minimal DER walk: any surprise in the
+//! structure returns `None`, and the caller then rejects the certificate.
 
-/// `(not_before, not_after)` in seconds since the Unix epoch.
-pub fn validity(der: &[u8]) -> Option<(u64, u64)> {
+/// The TBSCertificate fields after the version: serial, signature, issuer, validity, subject,
+/// subjectPublicKeyInfo, then optional [1], [2] and [3] (extensions).
+fn tbs_fields(der: &[u8]) -> Option<&[u8]> {
     let (cert, _) = element(der, 0x30)?; // Certificate
     let (mut tbs, _) = element(cert, 0x30)?; // TBSCertificate
     if tbs.first() == Some(&0xa0) {
         tbs = element(tbs, 0xa0)?.1; // [0] version
     }
+    Some(tbs)
+}
+
+/// `(not_before, not_after)` in seconds since the Unix epoch.
+pub fn validity(der: &[u8]) -> Option<(u64, u64)> {
+    let mut tbs = tbs_fields(der)?;
     for _ in 0..3 {
         tbs = skip(tbs)?; // serialNumber, signature, issuer
     }
@@ -16,6 +25,61 @@ pub fn validity(der: &[u8]) -> Option<(u64, u64)> {
     let (not_before, rest) = time(validity)?;
     let (not_after, _) = time(rest)?;
     Some((not_before, not_after))
+}
+
+const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03]; // 2.5.4.3
+const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11]; // 2.5.29.17
+
+/// The subject's (last) common name, when it is a string type we can read.
+pub fn common_name(der: &[u8]) -> Option<String> {
+    let mut tbs = tbs_fields(der)?;
+    for _ in 0..4 {
+        tbs = skip(tbs)?; // serialNumber, signature, issuer, validity
+    }
+    let (mut rdns, _) = element(tbs, 0x30)?; // subject: SEQUENCE OF SET OF AttributeTypeAndValue
+    let mut found = None;
+    while !rdns.is_empty() {
+        let (mut set, rest) = element(rdns, 0x31)?;
+        rdns = rest;
+        while !set.is_empty() {
+            let (atv, rest) = element(set, 0x30)?;
+            set = rest;
+            let (oid, value) = element(atv, 0x06)?;
+            if oid == OID_COMMON_NAME {
+                let tag = *value.first()?;
+                let (text, _) = element(value, tag)?;
+                // UTF8String, PrintableString, TeletexString (read as Latin-1 subset), IA5String.
+                if matches!(tag, 0x0c | 0x13 | 0x14 | 0x16) {
+                    found = std::str::from_utf8(text).ok().map(str::to_owned);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Whether the certificate has a subjectAltName extension (`None` if it cannot be read).
+pub fn has_subject_alt_name(der: &[u8]) -> Option<bool> {
+    let mut tbs = tbs_fields(der)?;
+    for _ in 0..6 {
+        tbs = skip(tbs)?; // up to and including subjectPublicKeyInfo
+    }
+    while let Some(&tag) = tbs.first() {
+        let (body, rest) = element(tbs, tag)?;
+        tbs = rest;
+        if tag != 0xa3 {
+            continue; // [1] issuerUniqueID, [2] subjectUniqueID
+        }
+        let (mut extensions, _) = element(body, 0x30)?;
+        while !extensions.is_empty() {
+            let (ext, rest) = element(extensions, 0x30)?;
+            extensions = rest;
+            if element(ext, 0x06)?.0 == OID_SUBJECT_ALT_NAME {
+                return Some(true);
+            }
+        }
+    }
+    Some(false)
 }
 
 /// The contents of the element at the start of `input` with tag `tag`, and what follows it.
@@ -88,7 +152,7 @@ fn days_from_civil(y: u64, m: u64, d: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -108,6 +172,21 @@ mod tests {
         use rustls_pki_types::CertificateDer;
         let der = CertificateDer::from_pem_slice(PINNED_PEM.as_bytes()).unwrap();
         assert_eq!(validity(&der), Some((1795577860, 2110937860)));
+        assert_eq!(common_name(&der).as_deref(), Some("pinned.test"));
+        assert_eq!(has_subject_alt_name(&der), Some(true));
+    }
+
+    /// What Godot 4.6's `Crypto.generate_self_signed_certificate(key, "CN=localhost,O=Godot,C=IT")` made.
+    pub const GODOT_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIDBjCCAe6gAwIBAgIUf0O+Cn0IBKpfH1eEwqemWzK91ncwDQYJKoZIhvcNAQEL\nBQAwMTESMBAGA1UEAwwJbG9jYWxob3N0MQ4wDAYDVQQKDAVHb2RvdDELMAkGA1UE\nBhMCSVQwHhcNMTQwMTAxMDAwMDAwWhcNMzQwMTAxMDAwMDAwWjAxMRIwEAYDVQQD\nDAlsb2NhbGhvc3QxDjAMBgNVBAoMBUdvZG90MQswCQYDVQQGEwJJVDCCASIwDQYJ\nKoZIhvcNAQEBBQADggEPADCCAQoCggEBALwaO0CQCA1VLsQjYrhVr7JMCSCSiwYy\n96Dh0+Ma25xnCZIOzGE71ixWCiJJb2YPAE3L7PMVpGEse/uWcVoAMg/+G0N6Xu1j\nMTG13poouC4O67EuymBipkOxs6TQixN6oN5dCVjJ2Jo4fGKNytJrK1+bL8OzqKZR\nGu7oLGuYH/2etWJ5Fpb80uQhVjcOIv2dEgArQFbhhJ6atw7zO/6QvYiLdbNga2wR\na3T4V3P1WagUYdLsZbPA1EtITC6IPkg4lNQJwf9wrF7RxBnDxB5qhoh9TT+FR7j2\niuoE6SdZGa22nD2ji9kQyP5KEVEOSt43xUr3s9qr6NhISOZos2WGncMCAwEAAaMW\nMBQwEgYDVR0TAQH/BAgwBgEB/wIBADANBgkqhkiG9w0BAQsFAAOCAQEAsgYf9Bj1\nFwH2m9x70cwvAKoc+WCGKqV0kVa3ueZtkviLyWyC6XOnRnfsfAlSVYRJ3a5u99FM\ndaOucnxGC2dvXFHOJ0S6tNm2KAhJfS1DdH86Vwb+RntKBkTXEQ9HwVvE8reZM2c/\n3vaxDAEEPAj5c4w6L/gm9eDUaS6UQMLOV7UhU0/1Yc/CHKL1eSJMqXyjgS1+NnQ6\nJHWwoZ2v33qHdjF+xHBkQJKYNRoCF0UknCNeaj5q5kkTGE37JStUwBeOOU2ziO67\nB1wIQe6V5rN8BER06YdvD7NNwHz+yZZIebFItK9ZwneycSR7ccsqN4XXThAkVBqy\nmvJ0ui0I8TtnuQ==\n-----END CERTIFICATE-----";
+
+    #[test]
+    fn reads_a_godot_made_certificate() {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::CertificateDer;
+        let der = CertificateDer::from_pem_slice(GODOT_PEM.as_bytes()).unwrap();
+        assert_eq!(common_name(&der).as_deref(), Some("localhost"));
+        assert_eq!(has_subject_alt_name(&der), Some(false));
+        assert!(validity(&der).is_some());
     }
 
     #[test]
