@@ -11,7 +11,7 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/addons"
 cp -r godot-project/addons/godot_websocket "$stage/addons/"
-rm -f "$stage/addons/godot_websocket/"*.import "$stage/addons/godot_websocket/icons/"*.import
+find "$stage" \( -name "*.import" -o -name "*.uid" \) -delete
 cp README.md "$stage/addons/godot_websocket/README.md"
 [ -f LICENSE ] && cp LICENSE "$stage/addons/godot_websocket/LICENSE"
 mkdir -p dist

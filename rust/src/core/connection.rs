@@ -210,6 +210,14 @@ impl Connection {
         self.rx.read_from(r)
     }
 
+    /// Frees buffers that hold nothing (call when a poll found nothing to read): an idle
+    /// connection then costs only its bookkeeping.
+    pub fn release_idle_memory(&mut self) {
+        self.rx.release_if_empty();
+        self.tx.shrink_if_empty();
+        self.inbox.shrink_if_empty();
+    }
+
     /// Writes queued bytes until `w` would block; then applies any state change that follows
     /// (a flushed close frame).
     pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<usize> {

@@ -42,6 +42,13 @@ impl Inbox {
         self.bytes
     }
 
+    /// Gives back the queue's memory when it is empty.
+    pub fn shrink_if_empty(&mut self) {
+        if self.packets.is_empty() {
+            self.packets = VecDeque::new();
+        }
+    }
+
     pub fn clear(&mut self) {
         self.packets.clear();
         self.bytes = 0;

@@ -139,6 +139,13 @@ impl Outbound {
         });
     }
 
+    /// Gives back the queue's memory when it is empty.
+    pub fn shrink_if_empty(&mut self) {
+        if self.frames.is_empty() {
+            self.frames = VecDeque::new();
+        }
+    }
+
     /// Drops everything (the connection is gone).
     pub fn clear(&mut self) {
         self.frames.clear();

@@ -53,6 +53,13 @@ impl ReadBuffer {
         Ok(n)
     }
 
+    /// Frees the memory when nothing is waiting in it (an idle connection keeps no buffer).
+    pub fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            self.release();
+        }
+    }
+
     /// Frees the memory.
     pub fn release(&mut self) {
         *self = ReadBuffer::default();

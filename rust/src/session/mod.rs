@@ -133,6 +133,7 @@ impl Session {
         };
         transport.poll();
         flush(&mut self.conn, transport);
+        let mut idle = true;
         for _ in 0..MAX_READS_PER_POLL {
             if !self.conn.wants_read() {
                 break;
@@ -142,7 +143,10 @@ impl Session {
                     self.conn.on_eof();
                     break;
                 }
-                Ok(_) => self.conn.process(now),
+                Ok(_) => {
+                    idle = false;
+                    self.conn.process(now);
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -155,6 +159,9 @@ impl Session {
         self.conn.process(now);
         self.conn.tick(now);
         flush(&mut self.conn, transport);
+        if idle {
+            self.conn.release_idle_memory();
+        }
         self.shut_if_closed();
     }
 
