@@ -5,7 +5,10 @@ Steps, each reported as checks (`PASS group: name` / `FAIL group: name: detail`)
   cargo    `cargo test --workspace`, one check per Rust test (a build failure is one failed check)
   build    tools/build.sh (builds the extension and installs it into godot-project/addons/)
   godot    tools/godot.sh (finds or installs Godot 4) and `--import` of godot-project
-  peers    tests/.venv with the pinned `websockets`, then tests/peers/echo_server.py on a free port
+  peers    tests/.venv with the pinned Python packages (tests/peers/requirements.txt), then
+           tests/peers/echo_server.py on a free port and tests/peers/tls_server.py (wss:// servers
+           with certificates it makes into tests/.logs/tls/); Node's pinned `ws` (tests/package.json,
+           tests/package-lock.json) installed into tests/node_modules with `npm ci` when missing
   test_*   every GDScript suite godot-project/tests/test_*.gd, once per class it targets, each
            under a timeout; its PASS/FAIL lines become checks
 The last line is `N passed, M failed`; the exit status is non-zero if M > 0 or no check ran.
@@ -20,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +41,8 @@ VENV = TESTS / ".venv"
 PEERS = TESTS / "peers"
 PROJECT = ROOT / "godot-project"
 SUITES = PROJECT / "tests"
+TLS_DIR = LOGS / "tls"
+SCRATCH = LOGS / "scratch"  # result files of the external clients the suites start
 
 # Classes that exist without our extension: their suites can run even when the build fails.
 ENGINE_CLASSES = {"WebSocketPeer"}
@@ -263,10 +270,11 @@ def ensure_venv(rep: Report) -> Path | None:
     return python
 
 
-def start_echo_server(rep: Report, python: Path) -> tuple[subprocess.Popen | None, int]:
-    log = LOGS / "echo_server.log"
+def start_server(rep: Report, python: Path, script: str, args: list, log_name: str) -> tuple[subprocess.Popen | None, int]:
+    """Starts a peer script that prints `READY <port>` once listening; returns (process, port)."""
+    log = LOGS / log_name
     err = open(log, "wb")
-    proc = spawn([python, PEERS / "echo_server.py", "--port", "0"], stdout=subprocess.PIPE, stderr=err)
+    proc = spawn([python, PEERS / script, *args], stdout=subprocess.PIPE, stderr=err)
     err.close()
     port, buf, deadline = 0, b"", time.monotonic() + 20
     while not port and time.monotonic() < deadline and proc.poll() is None:
@@ -278,12 +286,65 @@ def start_echo_server(rep: Report, python: Path) -> tuple[subprocess.Popen | Non
                 port = int(m.group(1))
             elif not chunk:
                 break
-    if not rep.check("peers", "echo_server.py ready", port > 0, "no READY line within 20 s"):
+    if not rep.check("peers", f"{script} ready", port > 0, "no READY line within 20 s"):
         rep.show_tail(log)
         kill(proc)
         return None, 0
-    rep.info(f"echo server on 127.0.0.1:{port}")
     return proc, port
+
+
+def start_echo_server(rep: Report, python: Path) -> tuple[subprocess.Popen | None, int]:
+    proc, port = start_server(rep, python, "echo_server.py", ["--port", "0"], "echo_server.log")
+    if proc:
+        rep.info(f"echo server on 127.0.0.1:{port}")
+    return proc, port
+
+
+def start_tls_server(rep: Report, python: Path) -> tuple[subprocess.Popen | None, Path | None]:
+    """tls_server.py: wss:// echo servers; their ports and certificates are in TLS_DIR."""
+    proc, _ = start_server(rep, python, "tls_server.py", ["--dir", TLS_DIR], "tls_server.log")
+    if not proc:
+        return None, None
+    try:
+        ports = json.loads((TLS_DIR / "servers.json").read_text())["ports"]
+    except (OSError, ValueError, KeyError) as e:
+        rep.check("peers", "tls_server.py wrote servers.json", False, str(e))
+        kill(proc)
+        return None, None
+    rep.info("tls servers on 127.0.0.1: " + ", ".join(f"{k} {v}" for k, v in ports.items()))
+    return proc, TLS_DIR
+
+
+def ensure_node(rep: Report) -> str | None:
+    """Node and the pinned `ws` in tests/node_modules (npm ci from the lock file when not there)."""
+    node = shutil.which("node")
+    if not rep.check("peers", "node is installed", node is not None, "no `node` on PATH"):
+        return None
+    wanted = json.loads((TESTS / "package.json").read_text())["dependencies"]
+
+    def installed() -> bool:
+        for name, version in wanted.items():
+            try:
+                meta = json.loads((TESTS / "node_modules" / name / "package.json").read_text())
+            except (OSError, ValueError):
+                return False
+            if meta.get("version") != version:
+                return False
+        return True
+
+    label = "node packages " + ", ".join(f"{n}@{v}" for n, v in wanted.items())
+    if installed():
+        rep.check("peers", label, True)
+        return node
+    rep.info(f"npm ci in tests/ ({', '.join(f'{n}@{v}' for n, v in wanted.items())})")
+    log = LOGS / "npm.log"
+    npm = shutil.which("npm")
+    rc, reason = (run_logged([npm, "ci", "--prefix", TESTS, "--no-audit", "--no-fund"], log, 300)
+                  if npm else (None, "no `npm` on PATH"))
+    if not rep.check("peers", label, rc == 0 and installed(), reason or f"npm ci: exit status {rc}"):
+        rep.show_tail(log)
+        return None
+    return node
 
 
 # ---- GDScript suites ---------------------------------------------------------------------------
@@ -297,16 +358,17 @@ LOAD_FAILED = re.compile(r'Failed to load script "res://tests/')
 def suite_targets(path: Path, default_class: str) -> list[str]:
     for line in path.read_text().splitlines()[:30]:
         if m := re.match(r"^#+\s*targets:\s*(.+)$", line):
-            return [default_class if t == "@class" else t for t in m.group(1).split()]
+            # Once per class: with --class WebSocketPeer, "@class WebSocketPeer" is one run.
+            return list(dict.fromkeys(default_class if t == "@class" else t for t in m.group(1).split()))
     return [default_class]
 
 
 def run_suite(rep: Report, godot: str, path: Path, cls: str, group: str, echo_port: int,
-              timeout: float) -> None:
+              timeout: float, extra_args: list[str] = ()) -> None:
     log = LOGS / f"{group}.log"
     started = time.monotonic()
     cmd = [godot, "--headless", "--path", PROJECT, "--script", f"res://tests/{path.name}",
-           "--", f"--class={cls}", f"--echo-port={echo_port}"]
+           "--", f"--class={cls}", f"--echo-port={echo_port}", *extra_args]
     rc, reason = run_logged(cmd, log, timeout, abort=(LOAD_FAILED, "the script failed to compile"))
     failed_before = rep.failed
     passed = failed = 0
@@ -373,6 +435,12 @@ def main() -> int:
         godot = step_godot(rep)
         python = ensure_venv(rep)
         echo, echo_port = start_echo_server(rep, python) if python else (None, 0)
+        tls, tls_dir = start_tls_server(rep, python) if python else (None, None)
+        node = ensure_node(rep)
+        # Empty values: the suites' checks that need that peer fail with "not available".
+        SCRATCH.mkdir(exist_ok=True)
+        extra = [f"--python={python or ''}", f"--node={node or ''}", f"--peers-dir={PEERS}",
+                 f"--tls-dir={tls_dir or ''}", f"--scratch-dir={SCRATCH}"]
         for path, cls, group in groups:
             if godot is None:
                 rep.check(group, "suite run", False, "not run: no Godot (see the godot check)")
@@ -380,10 +448,11 @@ def main() -> int:
                 # Running would test whatever library an earlier build left behind.
                 rep.check(group, "suite run", False, "not run: tools/build.sh failed")
             else:
-                run_suite(rep, godot, path, cls, group, echo_port, args.timeout)
-        if echo is not None and echo.poll() is not None:
-            rep.check("peers", "echo_server.py stayed up", False, f"exited with status {echo.returncode}")
-            rep.show_tail(LOGS / "echo_server.log")
+                run_suite(rep, godot, path, cls, group, echo_port, args.timeout, extra)
+        for proc, script in ((echo, "echo_server.py"), (tls, "tls_server.py")):
+            if proc is not None and proc.poll() is not None:
+                rep.check("peers", f"{script} stayed up", False, f"exited with status {proc.returncode}")
+                rep.show_tail(LOGS / script.replace(".py", ".log"))
     elif not selected("cargo", args.only):
         rep.info(f"nothing matches --only {' '.join(args.only)}")
 

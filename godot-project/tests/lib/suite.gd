@@ -4,6 +4,10 @@ extends SceneTree
 ## Run: godot --headless --path godot-project --script res://tests/test_x.gd -- --class=NAME [--echo-port=N]
 ##   --class      class under test, created with ClassDB.instantiate (default RustWebSocketPeer)
 ##   --echo-port  port of tests/peers/echo_server.py on 127.0.0.1 (0/absent: those checks fail)
+##   --python, --node     executables for the external clients (tests/peers/ws_client.py / .mjs)
+##   --peers-dir          tests/peers (absolute)
+##   --tls-dir            where tests/peers/tls_server.py put its certificates and servers.json
+##   --scratch-dir        a directory for the external clients' result files
 ##
 ## Each test is a method (usually a coroutine) that records checks and ends with `return true`.
 ## A script error (a method missing on the class under test, a panic in the extension) aborts the
@@ -12,6 +16,9 @@ extends SceneTree
 
 const Check := preload("res://tests/lib/check.gd")
 const EngineServer := preload("res://tests/lib/engine_server.gd")
+const WsServer := preload("res://tests/lib/ws_server.gd")
+const RawClient := preload("res://tests/lib/raw_client.gd")
+const ExtClient := preload("res://tests/lib/ext_client.gd")
 
 const CONNECTING := WebSocketPeer.STATE_CONNECTING
 const OPEN := WebSocketPeer.STATE_OPEN
@@ -28,6 +35,11 @@ var cls := "RustWebSocketPeer"
 ## differences of our class assert the engine's behaviour in that case.
 var is_engine := false
 var echo_port := 0
+var python_path := ""
+var node_path := ""
+var peers_dir := ""
+var tls_dir := ""
+var scratch_dir := ""
 var checks := Check.new()
 
 var _current := ""
@@ -35,6 +47,7 @@ var _deadline := 0
 var _finished := false
 var _peers: Array = []
 var _servers: Array = []
+var _procs: Array = []
 
 
 ## Override: the tests to run, in order, e.g. `return [test_a, test_b]`.
@@ -48,6 +61,16 @@ func _initialize() -> void:
 			cls = arg.trim_prefix("--class=")
 		elif arg.begins_with("--echo-port="):
 			echo_port = arg.trim_prefix("--echo-port=").to_int()
+		elif arg.begins_with("--python="):
+			python_path = arg.trim_prefix("--python=")
+		elif arg.begins_with("--node="):
+			node_path = arg.trim_prefix("--node=")
+		elif arg.begins_with("--peers-dir="):
+			peers_dir = arg.trim_prefix("--peers-dir=")
+		elif arg.begins_with("--tls-dir="):
+			tls_dir = arg.trim_prefix("--tls-dir=")
+		elif arg.begins_with("--scratch-dir="):
+			scratch_dir = arg.trim_prefix("--scratch-dir=")
 	is_engine = cls == "WebSocketPeer"
 	_run()
 
@@ -100,8 +123,11 @@ func _cleanup() -> void:
 			p.close(-1)
 	for s in _servers:
 		s.stop()
+	for proc in _procs:
+		proc.stop()
 	_peers.clear()
 	_servers.clear()
+	_procs.clear()
 
 
 # ---- helpers for tests -------------------------------------------------------------------------
@@ -129,6 +155,54 @@ func engine_server(configure := Callable(), echo := false, address := "127.0.0.1
 		push_error("engine server: listen on %s failed: %s" % [address, error_string(err)])
 	_servers.append(s)
 	return s
+
+
+## A started server built from class `server_cls` (see ws_server.gd), plain or with TLS server
+## options; stopped after the test.
+func ws_server(server_cls: String, configure := Callable(), echo := false, tls: TLSOptions = null) -> WsServer:
+	var s := WsServer.new()
+	var err := s.start(server_cls, configure, echo, tls)
+	if err != OK:
+		push_error("ws server: listen failed: %s" % error_string(err))
+	_servers.append(s)
+	return s
+
+
+## Starts an external client ("python" or "node", see ext_client.gd) on `url`; killed after the
+## test. Check `.error` (not available / could not start) before waiting for `.result`.
+func ext_client(kind: String, url: String, args := PackedStringArray()) -> ExtClient:
+	var c := ExtClient.new()
+	var program := python_path if kind == "python" else node_path
+	var script := peers_dir.path_join("ws_client.py" if kind == "python" else "ws_client.mjs")
+	c.start(kind, program, script, url, args, scratch_dir)
+	_procs.append(c)
+	return c
+
+
+## Polls `others` until `client` reported (or timeout_ms); returns its result or null.
+func client_result(client: ExtClient, others: Array, timeout_ms := 12000) -> Variant:
+	if client.error != "":
+		return null
+	await pump([client] + others, func(): return client.done(), timeout_ms)
+	return client.result
+
+
+## Ports of tests/peers/tls_server.py ({"ok": P, "wronghost": P, "expired": P, "foreign": P});
+## {} after a failed check (once per test that needs it) when the runner gave none.
+func tls_ports(test_name: String) -> Dictionary:
+	var info = JSON.parse_string(FileAccess.get_file_as_string(tls_dir.path_join("servers.json"))) if tls_dir != "" else null
+	if info is Dictionary and info.get("ports") is Dictionary:
+		var ports := {}
+		for k in info.ports:
+			ports[k] = int(info.ports[k])
+		return ports
+	check("%s: python TLS servers available" % test_name, false, "no usable --tls-dir=DIR/servers.json")
+	return {}
+
+
+## A PEM file written by tls_server.py (ca.crt, localhost.key, ...), as an absolute path.
+func tls_file(name: String) -> String:
+	return tls_dir.path_join(name)
 
 
 ## URL on the Python echo server (tests/peers/echo_server.py).

@@ -23,6 +23,9 @@ use super::read_buffer::ReadBuffer;
 use super::reader::{Incoming, MessageReader, ReadError};
 use super::state::{ReadyState, Role};
 
+/// How long a refused client is given to read our HTTP error answer and hang up.
+const LINGER: Duration = Duration::from_secs(1);
+
 /// The upgrade still to be completed.
 #[derive(Debug)]
 enum Handshake {
@@ -188,7 +191,7 @@ impl Connection {
     /// piling up: the remote is then held back by TCP flow control, nothing is dropped).
     pub fn wants_read(&self) -> bool {
         match self.state {
-            ReadyState::Connecting => self.handshake.is_some() && !self.failing,
+            ReadyState::Connecting => self.handshake.is_some(),
             ReadyState::Open | ReadyState::Closing => {
                 !self.close_received && !self.failing && !self.inbox_full()
             }
@@ -223,9 +226,6 @@ impl Connection {
     pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<usize> {
         let n = self.tx.write_to(w)?;
         self.finish_if_done();
-        if self.state == ReadyState::Connecting && self.failing && self.tx.is_empty() {
-            self.to_closed(); // the HTTP error answer is out
-        }
         Ok(n)
     }
 
@@ -262,6 +262,9 @@ impl Connection {
     /// Returns true when the connection opened and processing should go on.
     fn process_handshake(&mut self, now: Instant) -> bool {
         if self.failing {
+            // A refused client: drop whatever else it sends (see the Refusal arm).
+            let n = self.rx.data_mut().len();
+            self.rx.consume(n);
             return false;
         }
         match &self.handshake {
@@ -289,11 +292,16 @@ impl Connection {
                     true
                 }
                 Err(refusal) => {
-                    // Answer with the HTTP error, then close once it is written (or the
-                    // handshake deadline passes).
+                    // Answer with the HTTP error, then keep reading (and dropping) until the
+                    // client hangs up or LINGER passes: closing a socket with unread input makes
+                    // the kernel send a reset, which can destroy the answer before it is read.
                     self.tx.push_raw(refusal.response);
                     self.cause = Some(refusal.why);
                     self.failing = true;
+                    let until = self
+                        .deadline
+                        .map_or(now + LINGER, |(_, at)| at.min(now + LINGER));
+                    self.deadline = Some((Phase::Handshake, until));
                     false
                 }
             },
@@ -314,7 +322,13 @@ impl Connection {
     pub fn on_eof(&mut self) {
         let why = match self.state {
             ReadyState::Connecting => {
-                WsError::Handshake("the server closed the connection during the handshake".into())
+                let remote = match self.role {
+                    Role::Client => "server",
+                    Role::Server => "client",
+                };
+                WsError::Handshake(format!(
+                    "the {remote} closed the connection during the handshake"
+                ))
             }
             _ => WsError::ConnectionLost(
                 "the remote closed the TCP connection without a closing handshake".into(),

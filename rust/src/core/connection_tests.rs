@@ -543,8 +543,29 @@ fn a_refused_client_gets_an_http_error_then_the_connection_closes() {
     let now = Instant::now();
     let (mut client, mut server) = (client_conn(&["nope"], now), server_conn(&["v2"], now));
     exchange(&mut client, &mut server, now);
+    // The answer is out; the server waits for the client to hang up (a close with unread
+    // input would reset the connection and could destroy the answer)...
+    assert_eq!(server.state(), ReadyState::Connecting);
+    assert!(
+        server.wants_read(),
+        "it keeps draining what the client sends"
+    );
+    // ...for at most LINGER, and keeps the refusal as the cause.
+    let mut lingering = server_conn(&["v2"], now);
+    lingering
+        .read_from(&mut &b"GET / HTTP/1.0\r\n\r\n"[..])
+        .unwrap();
+    lingering.process(now);
+    lingering.tick(now + LINGER);
+    assert_eq!(lingering.state(), ReadyState::Closed);
+    assert!(matches!(lingering.cause(), Some(WsError::Handshake(_))));
+    server.on_eof();
     assert_eq!(server.state(), ReadyState::Closed);
-    assert!(matches!(server.cause(), Some(WsError::Handshake(_))));
+    assert!(
+        matches!(server.cause(), Some(WsError::Handshake(m)) if m.contains("sub-protocol")),
+        "{:?}",
+        server.cause()
+    );
     assert_eq!(server.close_code(), -1);
     // The client read the 400 answer and failed with it.
     assert!(

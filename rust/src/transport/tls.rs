@@ -50,7 +50,7 @@ impl TlsStream {
             match self.tls.read_tls(&mut self.tcp) {
                 Ok(0) => {
                     return Err(WsError::Tls(format!(
-                        "{} closed the connection during the TLS handshake",
+                        "{} closed the connection during the TLS handshake (is it a plain ws:// server?)",
                         self.name.to_str()
                     )))
                 }

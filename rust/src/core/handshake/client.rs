@@ -80,10 +80,12 @@ impl ClientHandshake {
     /// Looks for a complete response head at the start of `input`. `Ok(None)` means "not yet".
     pub fn read_response(&self, input: &[u8]) -> Result<Option<Accepted>, WsError> {
         let fail = |why: String| WsError::Handshake(why);
-        let parsed = Response::try_parse(input)
+        let parsed = Response::try_parse(&input[..input.len().min(MAX_HEAD_BYTES)])
             .map_err(|e| fail(format!("malformed HTTP response: {e}")))?;
         let Some((head_len, response)) = parsed else {
-            if input.len() > MAX_HEAD_BYTES {
+            // Only the first MAX_HEAD_BYTES are parsed, so a head that is complete but longer
+            // is refused the same way as one that never ends.
+            if input.len() >= MAX_HEAD_BYTES {
                 return Err(fail(format!(
                     "response head longer than {MAX_HEAD_BYTES} bytes"
                 )));
@@ -254,6 +256,14 @@ mod tests {
             hs.read_response(&unasked),
             Err(WsError::Handshake(_))
         ));
+        let big = String::from_utf8(response_for(
+            &req,
+            &format!("X-Big: {}\r\n", "a".repeat(MAX_HEAD_BYTES)),
+        ))
+        .unwrap();
+        assert!(
+            matches!(hs.read_response(big.as_bytes()), Err(WsError::Handshake(m)) if m.contains("longer"))
+        );
         assert!(matches!(
             hs.read_response(&vec![b'x'; MAX_HEAD_BYTES + 1]),
             Err(WsError::Handshake(_))

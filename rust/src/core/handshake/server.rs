@@ -61,12 +61,14 @@ impl ServerHandshake {
 
     /// Looks for a complete request head at the start of `input`. `Ok(None)` means "not yet".
     pub fn read_request(&self, input: &[u8]) -> Result<Option<Upgrade>, Refusal> {
-        let parsed = match Request::try_parse(input) {
+        let parsed = match Request::try_parse(&input[..input.len().min(MAX_HEAD_BYTES)]) {
             Ok(p) => p,
             Err(e) => return Err(refuse(400, &[], format!("malformed HTTP request: {e}"))),
         };
         let Some((head_len, request)) = parsed else {
-            if input.len() > MAX_HEAD_BYTES {
+            // Only the first MAX_HEAD_BYTES are parsed, so a head that is complete but longer
+            // is refused the same way as one that never ends.
+            if input.len() >= MAX_HEAD_BYTES {
                 return Err(refuse(
                     431,
                     &[],
@@ -280,6 +282,13 @@ mod tests {
         let huge = format!(
             "GET / HTTP/1.1\r\nX-Big: {}\r\n",
             "a".repeat(MAX_HEAD_BYTES)
+        );
+        let complete = request(&format!("X-Big: {}\r\n", "a".repeat(MAX_HEAD_BYTES)));
+        let r = server(&[]).read_request(complete.as_bytes()).unwrap_err();
+        assert!(
+            status(&r).contains("431"),
+            "complete but oversized: {}",
+            status(&r)
         );
         assert!(status(&server(&[]).read_request(huge.as_bytes()).unwrap_err()).contains("431"));
         let r = server(&[])
