@@ -23,7 +23,8 @@ use super::read_buffer::ReadBuffer;
 use super::reader::{Incoming, MessageReader, ReadError};
 use super::state::{ReadyState, Role};
 
-/// How long a refused client is given to read our HTTP error answer and hang up.
+/// How long a remote we are failing (HTTP error answer, or a close frame after a protocol
+/// error) is given to read our last words and hang up.
 const LINGER: Duration = Duration::from_secs(1);
 
 /// The upgrade still to be completed.
@@ -55,6 +56,8 @@ pub struct Connection {
     /// We sent a close (or an HTTP error) because the remote broke the protocol: finish once it
     /// is written.
     failing: bool,
+    /// The failing connection's last words are out; it now only waits for the remote to go.
+    lingering: bool,
     close_code: i32,
     close_reason: String,
     protocol: String,
@@ -100,6 +103,7 @@ impl Connection {
             close_sent: false,
             close_received: false,
             failing: false,
+            lingering: false,
             close_code: -1,
             close_reason: String::new(),
             protocol: String::new(),
@@ -192,8 +196,9 @@ impl Connection {
     pub fn wants_read(&self) -> bool {
         match self.state {
             ReadyState::Connecting => self.handshake.is_some(),
+            // A failing connection keeps reading, to drop what the remote still sends.
             ReadyState::Open | ReadyState::Closing => {
-                !self.close_received && !self.failing && !self.inbox_full()
+                self.failing || (!self.close_received && !self.inbox_full())
             }
             ReadyState::Closed => false,
         }
@@ -240,6 +245,11 @@ impl Connection {
                     }
                 }
                 ReadyState::Open | ReadyState::Closing => {
+                    if self.failing {
+                        // After a protocol error the stream cannot be trusted: drop it unread.
+                        let n = self.rx.data_mut().len();
+                        return self.rx.consume(n);
+                    }
                     if !self.wants_read() || self.rx.is_empty() {
                         return;
                     }
@@ -354,6 +364,15 @@ impl Connection {
 
     /// Deadlines and the heartbeat.
     pub fn tick(&mut self, now: Instant) {
+        if self.failing && self.close_sent && !self.tx.has_close() && !self.lingering {
+            // Our close frame is out. Give the remote LINGER to read it and hang up: closing
+            // with its bytes unread would reset the connection and could destroy the frame.
+            self.lingering = true;
+            let until = self
+                .deadline
+                .map_or(now + LINGER, |(_, at)| at.min(now + LINGER));
+            self.deadline = Some((Phase::Closing, until));
+        }
         if let Some((phase, at)) = self.deadline {
             if now >= at {
                 return self.fail(WsError::Timeout(phase));
@@ -522,11 +541,7 @@ impl Connection {
     /// failing the connection.
     fn finish_if_done(&mut self) {
         let active = matches!(self.state, ReadyState::Open | ReadyState::Closing);
-        if active
-            && self.close_sent
-            && !self.tx.has_close()
-            && (self.close_received || self.failing)
-        {
+        if active && self.close_sent && !self.tx.has_close() && self.close_received {
             self.to_closed();
         }
     }

@@ -141,8 +141,14 @@ fn opens_and_exchanges_messages_both_ways() {
     });
     h.server_sends(&frames);
     // Limits latch at the handshake, so the 70000-byte frame exceeds the default 65535.
-    assert_eq!(h.conn.state(), ReadyState::Closed);
     assert_eq!(h.conn.close_code(), 1009);
+    // The rest of the frame is dropped unread while the remote is given time to hang up.
+    assert_eq!(h.conn.state(), ReadyState::Closing);
+    assert!(h.conn.wants_read());
+    h.to_client.eof = true;
+    h.pump();
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert_eq!(h.conn.close_code(), 1009, "the code we closed with stays");
     assert_eq!(h.packets(), vec![("héllo".as_bytes().to_vec(), true)]);
 }
 
@@ -277,6 +283,12 @@ fn protocol_errors_close_with_the_matching_code() {
     ] {
         let mut h = Harness::open();
         h.server_sends(&bytes);
+        assert_eq!(h.conn.state(), ReadyState::Closing, "{bytes:02x?}");
+        // The remote gets LINGER to read our close frame and hang up, then it is dropped.
+        h.advance(Duration::ZERO);
+        h.advance(LINGER - Duration::from_millis(1));
+        assert_eq!(h.conn.state(), ReadyState::Closing);
+        h.advance(Duration::from_millis(1));
         assert_eq!(h.conn.state(), ReadyState::Closed, "{bytes:02x?}");
         assert_eq!((h.conn.close_code(), h.conn.close_reason()), (code, reason));
         assert!(matches!(h.conn.cause(), Some(WsError::Protocol { .. })));
