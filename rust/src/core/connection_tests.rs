@@ -40,19 +40,25 @@ impl Harness {
 
     fn open() -> Harness {
         let mut h = Harness::connecting();
-        let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
+        let response = h.accept_response();
+        h.server_sends(&response);
+        assert_eq!(h.conn.state(), ReadyState::Open);
+        h
+    }
+
+    /// The server's 101 answer to the request the client has sent (which it takes off the wire).
+    fn accept_response(&mut self) -> Vec<u8> {
+        let request = String::from_utf8(std::mem::take(&mut self.to_server.data)).unwrap();
         let key = request
             .lines()
             .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
             .unwrap();
-        let response = format!(
+        format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: {}\r\n\r\n",
             derive_accept_key(key.as_bytes())
-        );
-        h.server_sends(response.as_bytes());
-        assert_eq!(h.conn.state(), ReadyState::Open);
-        h
+        )
+        .into_bytes()
     }
 
     /// What one `poll()` does: write, read until the transport is dry, process, write again.
@@ -159,16 +165,7 @@ fn handshake_leftovers_and_a_thousand_messages_keep_their_order() {
         max_message: 65535,
         max_packets: 4096,
     });
-    let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
-    let key = request
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    let mut bytes = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        derive_accept_key(key.as_bytes())
-    )
-    .into_bytes();
+    let mut bytes = h.accept_response();
     let expected: Vec<(Vec<u8>, bool)> = (0..1000u32)
         .map(|i| (vec![(i % 251) as u8; (i as usize * 37) % 3000], i % 3 == 0))
         .collect();
@@ -432,16 +429,7 @@ fn unread_packets_hold_back_reading_without_dropping() {
         max_message: 1000,
         max_packets: 2,
     });
-    let request = String::from_utf8(std::mem::take(&mut h.to_server.data)).unwrap();
-    let key = request
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    let mut bytes = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        derive_accept_key(key.as_bytes())
-    )
-    .into_bytes();
+    let mut bytes = h.accept_response();
     for i in 0..5u8 {
         bytes.extend(raw_frame(0x2, true, &[i], None));
     }
