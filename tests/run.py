@@ -11,6 +11,8 @@ Steps, each reported as checks (`PASS group: name` / `FAIL group: name: detail`)
            tests/package-lock.json) installed into tests/node_modules with `npm ci` when missing
   test_*   every GDScript suite godot-project/tests/test_*.gd, once per class it targets, each
            under a timeout; its PASS/FAIL lines become checks
+  docs     tests/docs/check_docs.py: the class's page in a headless editor's help (docs, enums)
+  demo     the README's demo (godot-project/demo/chat/chat.tscn) runs headless and succeeds
 The last line is `N passed, M failed`; the exit status is non-zero if M > 0 or no check ran.
 Logs (Godot's stdout+stderr, cargo, build, servers) go to tests/.logs/; a failing step or suite
 shows the tail of its log.
@@ -355,6 +357,29 @@ SUITE_DONE = re.compile(r"^SUITE_DONE passed=(\d+) failed=(\d+)$")
 LOAD_FAILED = re.compile(r'Failed to load script "res://tests/')
 
 
+def step_docs(rep: Report, godot: str) -> None:
+    """The class's help page in a headless editor: tests/docs/check_docs.py, one check per line."""
+    log = LOGS / "docs.log"
+    rc, reason = run_logged([sys.executable, TESTS / "docs" / "check_docs.py", godot], log, 300)
+    lines = [l for l in read_text(log).splitlines() if l.startswith(("PASS docs: ", "FAIL docs: "))]
+    for line in lines:
+        verdict, rest = line.split(" docs: ", 1)
+        name, _, detail = rest.partition(": ")
+        rep.check("docs", name, verdict == "PASS", detail)
+    if not lines:
+        rep.check("docs", "help page checked", False, reason or f"exit status {rc}, no result")
+        rep.show_tail(log)
+
+
+def step_demo(rep: Report, godot: str) -> None:
+    """The README's demo (the chat scene) runs headless and reports success."""
+    log = LOGS / "demo.log"
+    rc, reason = run_logged([godot, "--headless", "--path", PROJECT, "res://demo/chat/chat.tscn"], log, 120)
+    ok = rc == 0 and "DEMO OK" in read_text(log)
+    if not rep.check("demo", "chat demo over wss:// runs headless", ok, reason or f"exit status {rc}"):
+        rep.show_tail(log)
+
+
 def suite_targets(path: Path, default_class: str) -> list[str]:
     for line in path.read_text().splitlines()[:30]:
         if m := re.match(r"^#+\s*targets:\s*(.+)$", line):
@@ -428,7 +453,8 @@ def main() -> int:
 
     if not args.skip_cargo and selected("cargo", args.only):
         step_cargo(rep, timeout=1800)
-    if groups:
+    godot_steps = args.cls == "RustWebSocketPeer" and any(selected(g, args.only) for g in ("docs", "demo"))
+    if groups or godot_steps:
         built = True
         if not args.skip_build:
             built = step_build(rep, timeout=1800)
@@ -449,11 +475,16 @@ def main() -> int:
                 rep.check(group, "suite run", False, "not run: tools/build.sh failed")
             else:
                 run_suite(rep, godot, path, cls, group, echo_port, args.timeout, extra)
+        if godot is not None and built and godot_steps:
+            if selected("docs", args.only):
+                step_docs(rep, godot)
+            if selected("demo", args.only):
+                step_demo(rep, godot)
         for proc, script in ((echo, "echo_server.py"), (tls, "tls_server.py")):
             if proc is not None and proc.poll() is not None:
                 rep.check("peers", f"{script} stayed up", False, f"exited with status {proc.returncode}")
                 rep.show_tail(LOGS / script.replace(".py", ".log"))
-    elif not selected("cargo", args.only):
+    elif not selected("cargo", args.only) and not godot_steps:
         rep.info(f"nothing matches --only {' '.join(args.only)}")
 
     print(f"{rep.passed} passed, {rep.failed} failed", flush=True)
