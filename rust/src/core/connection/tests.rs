@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use tungstenite::handshake::derive_accept_key;
 
 use super::*;
+use crate::core::close::RemoteClose;
 use crate::core::handshake::client::ClientRequest;
 use crate::core::testing::{raw_frame, Pipe};
 
