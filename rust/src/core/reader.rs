@@ -53,6 +53,29 @@ struct FrameInProgress {
     done: u64,
 }
 
+impl FrameInProgress {
+    fn new(header: &FrameHeader, len: u64) -> Self {
+        FrameInProgress {
+            opcode: header.opcode,
+            is_final: header.is_final,
+            mask: header.mask,
+            len,
+            done: 0,
+        }
+    }
+}
+
+/// What `skim` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Skim {
+    /// Needs more bytes.
+    More,
+    /// The remote's close frame started: it has answered ours.
+    Close,
+    /// The bytes no longer make sense as frames.
+    Lost,
+}
+
 /// A fragmented (or not yet complete) data message.
 #[derive(Debug)]
 struct PartialMessage {
@@ -70,6 +93,10 @@ pub struct MessageReader {
     frame: Option<FrameInProgress>,
     message: Option<PartialMessage>,
     control: Vec<u8>,
+    /// A close frame's header has been read.
+    saw_close: bool,
+    /// A header could not be parsed: where the next frame starts is unknown.
+    framing_lost: bool,
 }
 
 impl MessageReader {
@@ -80,6 +107,8 @@ impl MessageReader {
             frame: None,
             message: None,
             control: Vec::new(),
+            saw_close: false,
+            framing_lost: false,
         }
     }
 
@@ -90,29 +119,40 @@ impl MessageReader {
 
     /// Consumes bytes from the front of `input` (unmasking them in place) and returns how many it
     /// used, plus the first complete event if one finished. Call again with the rest to continue.
-    pub fn read(&mut self, input: &mut [u8]) -> Result<(usize, Option<Incoming>), ReadError> {
+    /// On an error the count says how far the bytes were taken apart, so `skim` can go on from
+    /// there.
+    pub fn read(&mut self, input: &mut [u8]) -> (usize, Result<Option<Incoming>, ReadError>) {
         let mut pos = 0;
+        let outcome = self.read_at(input, &mut pos);
+        (pos, outcome)
+    }
+
+    fn read_at(&mut self, input: &mut [u8], pos: &mut usize) -> Result<Option<Incoming>, ReadError> {
         loop {
             if self.frame.is_none() {
-                let mut cursor = Cursor::new(&input[pos..]);
+                let mut cursor = Cursor::new(&input[*pos..]);
                 let parsed = FrameHeader::parse(&mut cursor)
                     .map_err(|e| violation(format!("bad frame header: {e}")))?;
                 let Some((header, len)) = parsed else {
-                    return Ok((pos, None));
+                    return Ok(None);
                 };
-                pos += cursor.position() as usize;
-                self.begin_frame(header, len)?;
+                *pos += cursor.position() as usize;
+                if let Err(e) = self.begin_frame(&header, len) {
+                    // The header was sound: remember the frame so `skim` can step over it.
+                    self.frame = Some(FrameInProgress::new(&header, len));
+                    return Err(e);
+                }
             }
             let frame = self.frame.as_mut().expect("a frame is in progress here");
             let n = usize::try_from(frame.len - frame.done)
                 .unwrap_or(usize::MAX)
-                .min(input.len() - pos);
-            let chunk = &mut input[pos..pos + n];
+                .min(input.len() - *pos);
+            let chunk = &mut input[*pos..*pos + n];
             if let Some(mask) = frame.mask {
                 apply_mask(chunk, mask, (frame.done % 4) as usize);
             }
             frame.done += n as u64;
-            pos += n;
+            *pos += n;
             let finished = frame.done == frame.len;
             let opcode = frame.opcode;
             match opcode {
@@ -120,15 +160,67 @@ impl MessageReader {
                 OpCode::Data(_) => self.message_chunk(chunk)?,
             }
             if !finished {
-                return Ok((pos, None));
+                return Ok(None);
             }
             if let Some(event) = self.end_frame()? {
-                return Ok((pos, Some(event)));
+                return Ok(Some(event));
             }
         }
     }
 
-    fn begin_frame(&mut self, header: FrameHeader, len: u64) -> Result<(), ReadError> {
+    /// After an error: steps over frames without looking into them, until the remote's close
+    /// frame (its answer to ours) arrives. Returns the bytes used and what was found.
+    pub fn skim(&mut self, input: &[u8]) -> (usize, Skim) {
+        let mut pos = 0;
+        loop {
+            if self.saw_close {
+                return (pos, Skim::Close);
+            }
+            if self.framing_lost {
+                return (pos, Skim::Lost);
+            }
+            let Some(frame) = self.frame.as_mut() else {
+                match skim_header(&input[pos..]) {
+                    None => return (pos, Skim::More),
+                    Some(Err(())) => {
+                        self.framing_lost = true;
+                        continue;
+                    }
+                    Some(Ok((opcode, header_len, len))) => {
+                        pos += header_len;
+                        self.saw_close = opcode == 0x8;
+                        self.frame = Some(FrameInProgress {
+                            opcode: OpCode::Data(Data::Binary),
+                            is_final: true,
+                            mask: None,
+                            len,
+                            done: 0,
+                        });
+                        continue;
+                    }
+                }
+            };
+            let n = usize::try_from(frame.len - frame.done)
+                .unwrap_or(usize::MAX)
+                .min(input.len() - pos);
+            frame.done += n as u64;
+            pos += n;
+            if frame.done < frame.len {
+                return (pos, Skim::More);
+            }
+            self.frame = None;
+        }
+    }
+
+    /// Whether a close frame from the remote has been seen (read, refused or skimmed).
+    pub fn saw_close(&self) -> bool {
+        self.saw_close
+    }
+
+    fn begin_frame(&mut self, header: &FrameHeader, len: u64) -> Result<(), ReadError> {
+        if header.opcode == OpCode::Control(Control::Close) {
+            self.saw_close = true;
+        }
         if header.rsv1 || header.rsv2 || header.rsv3 {
             return Err(violation(
                 "reserved bits set, but no extension was negotiated",
@@ -182,13 +274,7 @@ impl MessageReader {
                 message.data.reserve(len as usize);
             }
         }
-        self.frame = Some(FrameInProgress {
-            opcode: header.opcode,
-            is_final: header.is_final,
-            mask: header.mask,
-            len,
-            done: 0,
-        });
+        self.frame = Some(FrameInProgress::new(header, len));
         Ok(())
     }
 
@@ -248,6 +334,27 @@ impl MessageReader {
     }
 }
 
+/// The opcode, header length and payload length of the frame starting `input`, read as leniently
+/// as possible (any opcode or reserved bit); `None` until the header is complete, an error for a
+/// 64-bit length with its top bit set (no frame can be that long: the framing is lost).
+fn skim_header(input: &[u8]) -> Option<Result<(u8, usize, u64), ()>> {
+    let (&first, &second) = (input.first()?, input.get(1)?);
+    let mask_len = if second & 0x80 != 0 { 4 } else { 0 };
+    let (ext_len, len) = match second & 0x7f {
+        126 => (2, u64::from(u16::from_be_bytes(input.get(2..4)?.try_into().ok()?))),
+        127 => (8, u64::from_be_bytes(input.get(2..10)?.try_into().ok()?)),
+        n => (0, u64::from(n)),
+    };
+    if len >> 63 != 0 {
+        return Some(Err(()));
+    }
+    let header_len = 2 + ext_len + mask_len;
+    if input.len() < header_len {
+        return None;
+    }
+    Some(Ok((first & 0x0f, header_len, len)))
+}
+
 fn invalid_utf8(detail: &str) -> ReadError {
     ReadError::Protocol {
         code: code::INVALID_PAYLOAD,
@@ -267,7 +374,8 @@ mod tests {
         let mut events = Vec::new();
         let mut pos = 0;
         loop {
-            let (used, event) = reader.read(&mut bytes[pos..])?;
+            let (used, event) = reader.read(&mut bytes[pos..]);
+            let event = event?;
             pos += used;
             match event {
                 Some(e) => events.push(e),
@@ -323,7 +431,8 @@ mod tests {
         let mut pending: Vec<u8> = Vec::new();
         for b in bytes {
             pending.push(b);
-            let (used, event) = r.read(&mut pending).unwrap();
+            let (used, event) = r.read(&mut pending);
+            let event = event.unwrap();
             pending.drain(..used);
             events.extend(event);
         }

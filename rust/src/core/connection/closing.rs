@@ -9,7 +9,7 @@ use super::Connection;
 use crate::core::close::{self, LocalClose, RemoteClose};
 use crate::core::error::{Phase, WsError};
 use crate::core::frame;
-use crate::core::reader::ReadError;
+use crate::core::reader::{ReadError, Skim};
 use crate::core::state::ReadyState;
 
 impl Connection {
@@ -102,6 +102,29 @@ impl Connection {
         self.failing = true;
         self.state = ReadyState::Closing;
         self.deadline = Some((Phase::Closing, now + self.timeouts.closing));
+        self.skim();
+    }
+
+    /// While failing: steps over whatever the remote still sends until its close frame (then
+    /// CLOSED as soon as ours is out) or until the framing is lost (then the input is dropped
+    /// unread and the connection lingers; see `tick`).
+    pub(super) fn skim(&mut self) {
+        if self.close_received {
+            let n = self.rx.data_mut().len();
+            return self.rx.consume(n);
+        }
+        let (used, found) = self.reader.skim(self.rx.data_mut());
+        match found {
+            Skim::More => self.rx.consume(used),
+            Skim::Lost | Skim::Close => {
+                let n = self.rx.data_mut().len();
+                self.rx.consume(n);
+                if found == Skim::Close {
+                    self.close_received = true;
+                    self.finish_if_done();
+                }
+            }
+        }
     }
 
     /// CLOSED once our close frame is written and either the remote's arrived or we are

@@ -245,21 +245,16 @@ impl Connection {
                 }
                 ReadyState::Open | ReadyState::Closing => {
                     if self.failing {
-                        // After a protocol error the stream cannot be trusted: drop it unread.
-                        let n = self.rx.data_mut().len();
-                        return self.rx.consume(n);
+                        return self.skim();
                     }
                     if !self.wants_read() || self.rx.is_empty() {
                         return;
                     }
-                    match self.reader.read(self.rx.data_mut()) {
-                        Ok((used, event)) => {
-                            self.rx.consume(used);
-                            match event {
-                                Some(event) => self.on_incoming(event, now),
-                                None => return,
-                            }
-                        }
+                    let (used, outcome) = self.reader.read(self.rx.data_mut());
+                    self.rx.consume(used);
+                    match outcome {
+                        Ok(Some(event)) => self.on_incoming(event, now),
+                        Ok(None) => return,
                         Err(e) => return self.on_read_error(e, now),
                     }
                 }

@@ -90,7 +90,7 @@ impl Harness {
         let mut events = Vec::new();
         let mut pos = 0;
         let mut data = std::mem::take(&mut self.to_server.data);
-        while let Ok((used, Some(event))) = self.server.read(&mut data[pos..]) {
+        while let (used, Ok(Some(event))) = self.server.read(&mut data[pos..]) {
             pos += used;
             events.push(event);
         }
@@ -277,7 +277,6 @@ fn protocol_errors_close_with_the_matching_code() {
             1007,
             "Invalid frame payload data",
         ),
-        (close_frame(1005, ""), 1002, "Protocol error"),
     ] {
         let mut h = Harness::open();
         h.server_sends(&bytes);
@@ -296,6 +295,43 @@ fn protocol_errors_close_with_the_matching_code() {
             "{sent:?}"
         );
     }
+}
+
+#[test]
+fn after_a_protocol_error_the_remotes_close_reply_ends_it_at_once() {
+    // The rest of the bad frame, a frame with a reserved opcode and a fragment are stepped over
+    // without a look; the close frame behind them is the remote's answer: no lingering.
+    let mut h = Harness::open();
+    let bad = raw_frame(0x1, true, b"ok \xff and more", None);
+    h.server_sends(&bad[..6]);
+    assert_eq!(h.conn.state(), ReadyState::Closing);
+    let mut rest = bad[6..].to_vec();
+    rest.extend(raw_frame(0x3, true, &[1; 300], None));
+    rest.extend(raw_frame(0x2, false, &[2; 70000], None));
+    rest.extend(close_frame(1000, ""));
+    for chunk in rest.chunks(7) {
+        h.server_sends(chunk);
+    }
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert_eq!((h.conn.close_code(), h.conn.close_reason()), (1007, "Invalid frame payload data"));
+
+    // An invalid close frame is the remote's close too: answer 1002, then CLOSED.
+    let mut h = Harness::open();
+    h.server_sends(&close_frame(1005, ""));
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert_eq!(h.conn.close_code(), 1002);
+    let sent = h.server_receives();
+    assert!(matches!(&sent[..], [Incoming::Close(RemoteClose { code: 1002, .. })]), "{sent:?}");
+
+    // A length no frame can have: the framing is lost, the remote gets LINGER.
+    let mut h = Harness::open();
+    h.server_sends(&[0x83, 0x00]);
+    h.server_sends(&[0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0]);
+    h.server_sends(&close_frame(1000, ""));
+    h.advance(Duration::ZERO);
+    assert_eq!(h.conn.state(), ReadyState::Closing);
+    h.advance(LINGER);
+    assert_eq!(h.conn.state(), ReadyState::Closed);
 }
 
 #[test]
