@@ -64,9 +64,18 @@ pub struct WebSocketPeer {
     pub(super) max_queued_packets: i32,
 
     /// Seconds between keepalive pings while open; `0` turns them off. When a ping has had no
-    /// answer by the next one, the connection is dropped (close code -1). Read at each poll.
+    /// answer by the next one, the connection is dropped (close code -1). Read at each poll;
+    /// kept in whole milliseconds, as the engine does.
     #[var(get, set, usage_flags = [DEFAULT])]
     pub(super) heartbeat_interval: f64,
+
+    /// Off by default, like the engine: every [method send] writes to the socket before it
+    /// returns. When on, sends are queued and written together at the next [method poll] (or as
+    /// soon as 64 KiB wait), so many small messages share one system call: much higher message
+    /// rates, at the cost of up to one poll of latency. [method close] still writes at once.
+    /// Takes effect at once; turning it off writes what is waiting.
+    #[var(get, set, usage_flags = [DEFAULT])]
+    pub(super) coalesce_writes: bool,
 
     pub(super) session: Option<Session>,
     pub(super) requested_url: GString,
@@ -206,11 +215,16 @@ impl WebSocketPeer {
     /// reads what arrived, answers pings, sends heartbeats and enforces deadlines. Never blocks.
     #[func]
     fn poll(&mut self) {
-        let settings = self.settings();
+        let inbound = self.inbound_limits();
+        let heartbeat = heartbeat(self.heartbeat_interval);
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        apply_live_settings(session, &settings);
+        // What the engine reads on every poll: inbound limits (latched by the core when the
+        // handshake completes) and the heartbeat interval.
+        let conn = session.connection_mut();
+        conn.set_inbound_limits(inbound);
+        conn.set_heartbeat(heartbeat);
         session.poll(Instant::now());
         self.report_failure();
     }
@@ -251,6 +265,19 @@ impl WebSocketPeer {
     }
 
     #[func]
+    fn get_coalesce_writes(&self) -> bool {
+        self.coalesce_writes
+    }
+
+    #[func]
+    fn set_coalesce_writes(&mut self, on: bool) {
+        self.coalesce_writes = on;
+        if let Some(session) = self.session.as_mut() {
+            session.set_coalesce(on);
+        }
+    }
+
+    #[func]
     fn get_heartbeat_interval(&self) -> f64 {
         self.heartbeat_interval
     }
@@ -263,7 +290,8 @@ impl WebSocketPeer {
             );
             return;
         }
-        self.heartbeat_interval = interval;
+        // Kept in whole milliseconds, as the engine does (0.0005 turns the heartbeat off).
+        self.heartbeat_interval = (interval * 1000.0).trunc() / 1000.0;
     }
 }
 
@@ -326,16 +354,21 @@ impl WebSocketPeer {
         )
     }
 
+    fn inbound_limits(&self) -> InboundLimits {
+        InboundLimits::from_engine(
+            self.inbound_buffer_size.into(),
+            self.max_queued_packets.into(),
+        )
+    }
+
     fn settings(&self) -> Settings {
         Settings {
             protocols: strings(&self.supported_protocols),
             headers: strings(&self.handshake_headers),
-            inbound: InboundLimits::from_engine(
-                self.inbound_buffer_size.into(),
-                self.max_queued_packets.into(),
-            ),
+            inbound: self.inbound_limits(),
             outbound: self.outbound_limits(),
             heartbeat: heartbeat(self.heartbeat_interval),
+            coalesce: self.coalesce_writes,
             timeouts: Default::default(),
             tls: Default::default(),
         }
@@ -356,14 +389,6 @@ impl WebSocketPeer {
             warn_ended(&self.requested_url.to_string(), cause);
         }
     }
-}
-
-/// Settings the engine reads during `poll()`: inbound limits (latched by the core when the
-/// handshake completes) and the heartbeat.
-fn apply_live_settings(session: &mut Session, settings: &Settings) {
-    let conn = session.connection_mut();
-    conn.set_inbound_limits(settings.inbound);
-    conn.set_heartbeat(settings.heartbeat);
 }
 
 fn heartbeat(seconds: f64) -> Option<Duration> {

@@ -90,10 +90,12 @@ impl Connection {
             // We are already closing; the remote only made it worse.
             return self.fail(cause);
         }
+        // The frame carries the code only, as the engine's does; the reason text is for our
+        // own get_close_reason().
         let reason = close::reason_for(code);
         self.queue_close(&LocalClose::Status {
             code,
-            reason: reason.into(),
+            reason: String::new(),
             truncated: false,
         });
         self.close_code = i32::from(code);
