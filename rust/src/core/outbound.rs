@@ -32,6 +32,11 @@ pub const MAX_WAITING_PONGS: usize = 16;
 /// How many frames one vectored write may cover.
 const MAX_IOVECS: usize = 64;
 
+/// Written frames' buffers kept for new frames (small ones only): a stream of small messages
+/// then allocates nothing.
+const SPARE_BUFFERS: usize = 64;
+const SPARE_MAX_CAPACITY: usize = 4096;
+
 /// The outbound queue.
 #[derive(Debug, Default)]
 pub struct Outbound {
@@ -40,6 +45,8 @@ pub struct Outbound {
     head_written: usize,
     /// Payload bytes of data frames not fully written (the engine's buffered amount).
     buffered: usize,
+    /// Empty buffers for new frames.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Outbound {
@@ -139,18 +146,25 @@ impl Outbound {
         });
     }
 
+    /// An empty buffer to encode a frame into (a recycled one when there is one).
+    pub fn take_buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
+    }
+
     /// Gives back the queue's memory when it is empty.
     pub fn shrink_if_empty(&mut self) {
         if self.frames.is_empty() {
             self.frames = VecDeque::new();
         }
+        self.spare = Vec::new();
     }
 
     /// Drops everything (the connection is gone).
     pub fn clear(&mut self) {
-        self.frames.clear();
+        self.frames = VecDeque::new();
         self.head_written = 0;
         self.buffered = 0;
+        self.spare = Vec::new();
     }
 
     /// Index of the first data frame that has not started; control frames go there.
@@ -209,8 +223,12 @@ impl Outbound {
             }
             n -= left;
             self.head_written = 0;
-            let done = self.frames.pop_front().expect("checked above");
+            let mut done = self.frames.pop_front().expect("checked above");
             self.buffered -= done.payload;
+            if done.bytes.capacity() <= SPARE_MAX_CAPACITY && self.spare.len() < SPARE_BUFFERS {
+                done.bytes.clear();
+                self.spare.push(done.bytes);
+            }
         }
     }
 }

@@ -9,6 +9,8 @@ pub struct ReadBuffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// The last read returned less than there was room for.
+    short: bool,
 }
 
 impl ReadBuffer {
@@ -48,9 +50,16 @@ impl ReadBuffer {
                 self.buf.resize(self.buf.len() * 2, 0);
             }
         }
+        let room = self.buf.len() - self.end;
         let n = r.read(&mut self.buf[self.end..])?;
         self.end += n;
+        self.short = n < room;
         Ok(n)
+    }
+
+    /// Whether the last read returned less than there was room for.
+    pub fn last_read_was_short(&self) -> bool {
+        self.short
     }
 
     /// Frees the memory when nothing is waiting in it (an idle connection keeps no buffer).

@@ -26,6 +26,14 @@ use link::{Link, Step};
 /// Reads per poll at most, so a remote that floods us cannot hold the game's frame.
 const MAX_READS_PER_POLL: usize = 256;
 
+/// A connection that read nothing for this long gives its buffers back. Not at once: a busy
+/// connection often has a poll with nothing to read, and allocating the read buffer again on
+/// the next message would cost more than the memory is worth.
+const IDLE_RELEASE_AFTER: Duration = Duration::from_millis(250);
+
+/// With write coalescing on, a send writes at once when this much is already waiting.
+pub const COALESCE_FLUSH_BYTES: usize = 64 * 1024;
+
 /// The per-connection settings taken from the class's properties.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
@@ -37,6 +45,8 @@ pub struct Settings {
     pub timeouts: Timeouts,
     /// For `wss://` (ignored for `ws://`, as the engine does).
     pub tls: TlsSettings,
+    /// Write coalescing (see [`Session::set_coalesce`]).
+    pub coalesce: bool,
 }
 
 /// A connection and the link it runs over.
@@ -45,6 +55,11 @@ pub struct Session {
     conn: Connection,
     link: Link,
     timeouts: Timeouts,
+    /// Sends queue until the next poll (or until [`COALESCE_FLUSH_BYTES`] wait) instead of
+    /// being written at once.
+    coalesce: bool,
+    /// When something was last read; `None` once the buffers have been released.
+    last_read: Option<Instant>,
 }
 
 impl Session {
@@ -75,6 +90,8 @@ impl Session {
             conn,
             link,
             timeouts: settings.timeouts,
+            coalesce: settings.coalesce,
+            last_read: None,
         };
         session.advance_link(now);
         Ok(session)
@@ -101,6 +118,8 @@ impl Session {
             conn,
             link,
             timeouts: settings.timeouts,
+            coalesce: settings.coalesce,
+            last_read: None,
         })
     }
 
@@ -133,7 +152,7 @@ impl Session {
         };
         transport.poll();
         flush(&mut self.conn, transport);
-        let mut idle = true;
+        let mut got_data = false;
         for _ in 0..MAX_READS_PER_POLL {
             if !self.conn.wants_read() {
                 break;
@@ -144,8 +163,13 @@ impl Session {
                     break;
                 }
                 Ok(_) => {
-                    idle = false;
+                    got_data = true;
                     self.conn.process(now);
+                    if self.conn.last_read_was_short() && transport.short_read_means_drained() {
+                        // The stream had no more than that: asking again would only be told
+                        // "would block" (one system call per poll saved).
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -159,17 +183,36 @@ impl Session {
         self.conn.process(now);
         self.conn.tick(now);
         flush(&mut self.conn, transport);
-        if idle {
+        if got_data {
+            self.last_read = Some(now);
+        } else if self
+            .last_read
+            .is_none_or(|at| now.duration_since(at) >= IDLE_RELEASE_AFTER)
+        {
             self.conn.release_idle_memory();
+            transport.release_idle_memory();
+            self.last_read = None;
         }
         self.shut_if_closed();
+    }
+
+    /// Write coalescing: when on, `send` leaves the bytes queued for the next `poll` (or
+    /// writes once [`COALESCE_FLUSH_BYTES`] are waiting), so many small messages share one
+    /// system call. Turning it off writes what is waiting.
+    pub fn set_coalesce(&mut self, on: bool) {
+        if self.coalesce && !on {
+            self.flush_now();
+        }
+        self.coalesce = on;
     }
 
     /// Queues a message and writes it right away when the socket takes it (engine semantics:
     /// bytes leave before the call returns).
     pub fn send(&mut self, payload: &[u8], text: bool) -> Result<(), WsError> {
         self.conn.send(payload, text)?;
-        self.flush_now();
+        if !self.coalesce || self.conn.queued_bytes() >= COALESCE_FLUSH_BYTES {
+            self.flush_now();
+        }
         Ok(())
     }
 
@@ -180,7 +223,8 @@ impl Session {
         Ok(truncated)
     }
 
-    fn flush_now(&mut self) {
+    /// Writes what is queued now, as far as the socket takes it.
+    pub fn flush_now(&mut self) {
         if let Link::Up(transport) = &mut self.link {
             flush(&mut self.conn, transport);
         }
@@ -201,6 +245,16 @@ impl Session {
     fn shut_if_closed(&mut self) {
         if self.conn.state() == ReadyState::Closed {
             self.link.shut();
+        }
+    }
+}
+
+impl Drop for Session {
+    /// A peer freed right after a coalesced send still gets its bytes out, as far as the socket
+    /// takes them without waiting (what write-on-send would have done).
+    fn drop(&mut self) {
+        if self.coalesce && self.conn.wants_write() {
+            self.flush_now();
         }
     }
 }

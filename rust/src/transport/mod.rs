@@ -48,6 +48,23 @@ impl Transport {
     }
 
     /// Gives a transport that buffers inside the engine its chance to move bytes.
+    /// Whether a read that returned less than asked took everything there was (so reading
+    /// again now would only block). Not for TLS: a record boundary also shortens a read.
+    pub fn short_read_means_drained(&self) -> bool {
+        match self {
+            Transport::Tcp(_) => true,
+            Transport::Tls(_) => false,
+            Transport::StreamPeer(s) => !s.is_tls(),
+        }
+    }
+
+    /// Frees buffers that hold nothing (see `Connection::release_idle_memory`).
+    pub fn release_idle_memory(&mut self) {
+        if let Transport::StreamPeer(s) = self {
+            s.release_idle_memory();
+        }
+    }
+
     pub fn poll(&mut self) {
         if let Transport::StreamPeer(s) = self {
             s.poll();

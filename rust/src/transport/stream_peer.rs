@@ -30,6 +30,8 @@ pub struct StreamPeerIo {
     stream: Gd<StreamPeer>,
     tcp: Gd<StreamPeerTcp>,
     tls: Option<Gd<StreamPeerTls>>,
+    /// Reused for every write (see `write_vectored`).
+    out: PackedByteArray,
 }
 
 impl StreamPeerIo {
@@ -73,7 +75,12 @@ impl StreamPeerIo {
                 tcp.get_status()
             )));
         }
-        Ok(StreamPeerIo { stream, tcp, tls })
+        Ok(StreamPeerIo {
+            stream,
+            tcp,
+            tls,
+            out: PackedByteArray::new(),
+        })
     }
 
     pub fn is_tls(&self) -> bool {
@@ -100,6 +107,13 @@ impl StreamPeerIo {
 
     pub fn set_no_delay(&mut self, enabled: bool) {
         self.tcp.set_no_delay(enabled);
+    }
+
+    /// Gives back the write array's memory (an idle connection keeps no buffer).
+    pub fn release_idle_memory(&mut self) {
+        if !self.out.is_empty() {
+            self.out = PackedByteArray::new();
+        }
     }
 
     pub fn shutdown(&mut self) {
@@ -196,8 +210,12 @@ impl Write for StreamPeerIo {
         if total == 0 {
             return Ok(0);
         }
-        let mut data = PackedByteArray::new();
-        data.resize(total);
+        // One array kept for all writes: same-size writes (a stream of equal messages) then
+        // cost no allocation at all.
+        let data = &mut self.out;
+        if data.len() != total {
+            data.resize(total);
+        }
         let out = data.as_mut_slice();
         let mut at = 0;
         for b in bufs {
@@ -208,7 +226,7 @@ impl Write for StreamPeerIo {
                 break;
             }
         }
-        let (code, value) = split_result(&self.stream.put_partial_data(&data));
+        let (code, value) = split_result(&self.stream.put_partial_data(&self.out));
         if code != Error::OK.ord() as i64 {
             return Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,

@@ -217,6 +217,16 @@ impl Connection {
         self.rx.read_from(r)
     }
 
+    /// Whether the last `read_from` returned less than the buffer had room for.
+    pub fn last_read_was_short(&self) -> bool {
+        self.rx.last_read_was_short()
+    }
+
+    /// Payload bytes queued and not yet written (in any state).
+    pub fn queued_bytes(&self) -> usize {
+        self.tx.buffered_amount()
+    }
+
     /// Frees buffers that hold nothing (call when a poll found nothing to read): an idle
     /// connection then costs only its bookkeeping.
     pub fn release_idle_memory(&mut self) {
@@ -406,7 +416,7 @@ impl Connection {
             }
         }
         let opcode = OpCode::Data(if text { Data::Text } else { Data::Binary });
-        let mut bytes = Vec::new();
+        let mut bytes = self.tx.take_buffer();
         frame::encode(&mut bytes, opcode, payload, self.mask());
         self.tx.push_data(bytes, payload.len());
         Ok(())
