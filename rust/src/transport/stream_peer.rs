@@ -14,6 +14,9 @@ use godot::prelude::*;
 /// Most bytes handed to the engine stream per write call (small frames are gathered).
 const MAX_WRITE: usize = 64 * 1024;
 
+/// Bytes asked of a StreamPeerTCP per read at most (the engine allocates that much per call).
+const MAX_READ: usize = 64 * 1024;
+
 /// Why a stream cannot be used.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unusable {
@@ -88,12 +91,12 @@ impl StreamPeerIo {
     }
 
     /// Lets the engine stream move: reads the socket into its buffers, advances TLS, notices EOF.
+    ///
+    /// Plain TCP needs nothing here: a read notices EOF and errors itself (StreamPeerTCP's own
+    /// `poll()` costs two system calls that the read makes unnecessary).
     pub fn poll(&mut self) {
-        match &mut self.tls {
-            Some(tls) => tls.poll(),
-            None => {
-                self.tcp.poll();
-            }
+        if let Some(tls) = &mut self.tls {
+            tls.poll();
         }
     }
 
@@ -164,21 +167,28 @@ fn split_result(result: &VarArray) -> (i64, Variant) {
 
 impl Read for StreamPeerIo {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // Ask the status first: the engine's TLS stream prints an error when asked for its
-        // available bytes once it is no longer connected.
         match self.ready() {
             Ok(true) => {}
             Ok(false) => return Err(io::ErrorKind::WouldBlock.into()),
-            // A stream that went away reads as end of stream.
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
             Err(e) => return Err(e),
         }
-        let available = usize::try_from(self.stream.get_available_bytes()).unwrap_or(0);
-        if available == 0 {
-            return Err(io::ErrorKind::WouldBlock.into());
+        let want = if self.tls.is_some() {
+            // Only what is decrypted already: asking for more would block in the TLS layer.
+            let available = usize::try_from(self.stream.get_available_bytes()).unwrap_or(0);
+            if available == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            available.min(buf.len())
+        } else {
+            // StreamPeerTCP reads without blocking: OK with no bytes when there are none,
+            // ERR_FILE_EOF when the remote has closed (one system call in all).
+            buf.len().min(MAX_READ)
+        };
+        let (code, value) = split_result(&self.stream.get_partial_data(want as i32));
+        if code == Error::ERR_FILE_EOF.ord() as i64 {
+            return Ok(0);
         }
-        let want = available.min(buf.len()).min(i32::MAX as usize) as i32;
-        let (code, value) = split_result(&self.stream.get_partial_data(want));
         if code != Error::OK.ord() as i64 {
             return Err(io::Error::new(
                 io::ErrorKind::ConnectionReset,
