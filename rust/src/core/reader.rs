@@ -14,6 +14,10 @@ use super::close::{self, code, RemoteClose};
 use super::frame::{apply_mask, MAX_CONTROL_PAYLOAD};
 use super::state::Role;
 
+/// Most bytes reserved ahead of a data frame's payload (the rest grows as it arrives, and large
+/// buffers grow by remapping pages, not copying): a lying header costs at most this much.
+const RESERVE_AHEAD: u64 = 64 * 1024;
+
 /// Something the remote sent, complete.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming {
@@ -270,8 +274,9 @@ impl MessageReader {
                     text: data == Data::Text,
                     utf8_checked: 0,
                 });
-                // `total` is within the caller's limit, so reserving it is bounded.
-                message.data.reserve(len as usize);
+                // Reserve for what the header announces, but not more than a read can bring at
+                // once: the length is the remote's word, and inbound_buffer_size may be large.
+                message.data.reserve(len.min(RESERVE_AHEAD) as usize);
             }
         }
         self.frame = Some(FrameInProgress::new(header, len));
@@ -502,6 +507,19 @@ mod tests {
             read_all(&mut r, vec![0x82, 0x7f, 0, 0, 0, 1, 0, 0, 0, 0]),
             Err(ReadError::TooBig { .. })
         ));
+    }
+
+    #[test]
+    fn a_claimed_length_reserves_little_before_the_bytes_arrive() {
+        // Found by fuzzing: with a large inbound_buffer_size, a 10-byte header claiming 1 GiB
+        // made the reader reserve 1 GiB at once (an abort when the allocation fails).
+        let mut r = MessageReader::new(Role::Client, 1 << 31);
+        let mut header = vec![0x82, 0x7f];
+        header.extend((1u64 << 30).to_be_bytes());
+        let (used, outcome) = r.read(&mut header);
+        assert_eq!((used, outcome), (10, Ok(None)));
+        let reserved = r.message.as_ref().map_or(0, |m| m.data.capacity());
+        assert!(reserved <= RESERVE_AHEAD as usize, "{reserved} bytes reserved");
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct Connection {
     /// Server side: the URL the client asked for.
     requested_url: String,
     cause: Option<WsError>,
+    /// The remote ended the stream while frames it sent were still waiting behind a full
+    /// inbox: they are handled first, then the connection ends (see `on_eof`).
+    eof: bool,
 }
 
 impl Connection {
@@ -108,6 +111,7 @@ impl Connection {
             protocol: String::new(),
             requested_url: String::new(),
             cause: None,
+            eof: false,
         }
     }
 
@@ -197,7 +201,7 @@ impl Connection {
             ReadyState::Connecting => self.handshake.is_some(),
             // A failing connection keeps reading, to drop what the remote still sends.
             ReadyState::Open | ReadyState::Closing => {
-                self.failing || (!self.close_received && !self.inbox_full())
+                self.failing || (!self.eof && !self.close_received && !self.inbox_full())
             }
             ReadyState::Closed => false,
         }
@@ -257,14 +261,17 @@ impl Connection {
                     if self.failing {
                         return self.skim();
                     }
-                    if !self.wants_read() || self.rx.is_empty() {
+                    if self.close_received || self.inbox_full() {
                         return;
+                    }
+                    if self.rx.is_empty() {
+                        return self.end_if_eof();
                     }
                     let (used, outcome) = self.reader.read(self.rx.data_mut());
                     self.rx.consume(used);
                     match outcome {
                         Ok(Some(event)) => self.on_incoming(event, now),
-                        Ok(None) => return,
+                        Ok(None) => return self.end_if_eof(),
                         Err(e) => return self.on_read_error(e, now),
                     }
                 }
@@ -334,6 +341,24 @@ impl Connection {
 
     /// The remote closed the stream.
     pub fn on_eof(&mut self) {
+        let open = matches!(self.state, ReadyState::Open | ReadyState::Closing);
+        if open && !self.failing && !self.close_received && !self.rx.is_empty() {
+            // Frames that arrived before the end are waiting behind a full inbox: the remote's
+            // last messages and its close frame are handled first (`process`, as the game reads).
+            self.eof = true;
+            return;
+        }
+        self.lost_stream();
+    }
+
+    /// The stream ended and everything that came before it has been handled.
+    fn end_if_eof(&mut self) {
+        if self.eof {
+            self.lost_stream();
+        }
+    }
+
+    fn lost_stream(&mut self) {
         let why = match self.state {
             ReadyState::Connecting => {
                 let remote = match self.role {
@@ -461,6 +486,8 @@ impl Connection {
 
     fn to_closed(&mut self) {
         self.state = ReadyState::Closed;
+        // A message being assembled is dropped with its buffer.
+        self.reader = MessageReader::new(self.role, self.inbound.max_message);
         self.handshake = None;
         self.deadline = None;
         self.tx.clear();

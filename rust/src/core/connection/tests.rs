@@ -627,3 +627,53 @@ fn a_silent_client_is_dropped_at_the_accept_deadline() {
         )
     );
 }
+
+#[test]
+fn frames_read_before_the_end_of_the_stream_wait_for_a_full_inbox() {
+    // Found by fuzzing: a remote sends a burst and its close frame, then hangs up, while
+    // max_queued_packets holds reading back. The frames already read were dropped at the end of
+    // the stream (last messages lost, close code -1 instead of the remote's).
+    for with_close in [true, false] {
+        let mut h = Harness::connecting();
+        h.conn.set_inbound_limits(InboundLimits {
+            max_message: 1000,
+            max_packets: 1,
+        });
+        let mut bytes = h.accept_response();
+        for i in 0..3u8 {
+            bytes.extend(raw_frame(0x2, true, &[i], None));
+        }
+        if with_close {
+            bytes.extend(close_frame(4000, "bye"));
+        }
+        h.to_client.eof = true;
+        h.server_sends(&bytes);
+        let mut got = Vec::new();
+        for _ in 0..5 {
+            got.extend(h.packets().into_iter().map(|(d, _)| d[0]));
+            h.pump();
+        }
+        assert_eq!(got, vec![0, 1, 2], "with close: {with_close}");
+        assert_eq!(h.conn.state(), ReadyState::Closed);
+        if with_close {
+            assert_eq!((h.conn.close_code(), h.conn.close_reason()), (4000, "bye"));
+            assert!(h.conn.cause().is_none());
+        } else {
+            assert_eq!(h.conn.close_code(), -1);
+            assert!(matches!(h.conn.cause(), Some(WsError::ConnectionLost(_))));
+        }
+    }
+}
+
+#[test]
+fn a_closed_connection_drops_the_message_it_was_assembling() {
+    // Found by fuzzing: the part of a message received before the connection failed stayed
+    // allocated (up to inbound_buffer_size) for as long as the CLOSED peer lived.
+    let mut h = Harness::open();
+    h.server_sends(&raw_frame(0x2, false, &[7; 5000], None));
+    assert!(!format!("{:?}", h.conn.reader).contains("message: None"));
+    h.to_client.eof = true;
+    h.pump();
+    assert_eq!(h.conn.state(), ReadyState::Closed);
+    assert!(format!("{:?}", h.conn.reader).contains("message: None"));
+}
