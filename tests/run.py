@@ -13,6 +13,9 @@ Steps, each reported as checks (`PASS group: name` / `FAIL group: name: detail`)
            under a timeout; its PASS/FAIL lines become checks
   docs     tests/docs/check_docs.py: the class's page in a headless editor's help (docs, enums)
   demo     the README's demo (godot-project/demo/chat/chat.tscn) runs headless and succeeds
+  fuzz-godot  tests/fuzz/run.py --inputs 2000: mutated handshakes and frames through accept_stream
+           and against our clients (the cargo step's fuzz_core test feeds 100,000 to the core)
+  load     tests/load/run.py --quick: 200 connections per side, 50,000 messages checked
 The last line is `N passed, M failed`; the exit status is non-zero if M > 0 or no check ran.
 Logs (Godot's stdout+stderr, cargo, build, servers) go to tests/.logs/; a failing step or suite
 shows the tail of its log.
@@ -380,6 +383,28 @@ def step_demo(rep: Report, godot: str) -> None:
         rep.show_tail(log)
 
 
+DRIVER_LINE = re.compile(r"^(PASS|FAIL) ([^:]*): (.*)$")
+DRIVER_DONE = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+def step_driver(rep: Report, group: str, script: str, args: list[str], timeout: float) -> None:
+    """Runs one of the repo's own test drivers (tests/fuzz/run.py, tests/load/run.py) and
+    relays its checks: their `PASS x: name` / `FAIL x: name: detail` lines become this group's,
+    and its last line must be `N passed, M failed` with M = 0 and exit status 0."""
+    log = LOGS / f"{group}.log"
+    rc, reason = run_logged([sys.executable, ROOT / script, *args], log, timeout)
+    done = None
+    for line in read_text(log).splitlines():
+        if m := DRIVER_LINE.match(line):
+            rep.check(group, m.group(3), m.group(1) == "PASS", "(see the line)")
+        elif m := DRIVER_DONE.match(line):
+            done = (int(m.group(1)), int(m.group(2)))
+    finished = rc == 0 and done is not None and done[1] == 0 and done[0] > 0
+    detail = reason or f"exit status {rc}, summary {done}"
+    if not rep.check(group, f"{script} {' '.join(args)} finished with every check passed", finished, detail):
+        rep.show_tail(log)
+
+
 def suite_targets(path: Path, default_class: str) -> list[str]:
     for line in path.read_text().splitlines()[:30]:
         if m := re.match(r"^#+\s*targets:\s*(.+)$", line):
@@ -446,6 +471,9 @@ def main() -> int:
     args = parser.parse_args()
 
     LOGS.mkdir(parents=True, exist_ok=True)
+    # gdext (debug builds) records a backtrace on every bind() when RUST_BACKTRACE is set, which
+    # makes each call into the class ~35 us; panics still print theirs.
+    os.environ["RUST_LIB_BACKTRACE"] = "0"
     rep = Report()
     suites = [(p, cls) for p in sorted(SUITES.glob("test_*.gd")) for cls in suite_targets(p, args.cls)]
     groups = [(p, cls, p.stem if cls == args.cls else f"{p.stem}[{cls}]") for p, cls in suites]
@@ -453,7 +481,8 @@ def main() -> int:
 
     if not args.skip_cargo and selected("cargo", args.only):
         step_cargo(rep, timeout=1800)
-    godot_steps = args.cls == "RustWebSocketPeer" and any(selected(g, args.only) for g in ("docs", "demo"))
+    godot_steps = args.cls == "RustWebSocketPeer" and any(
+        selected(g, args.only) for g in ("docs", "demo", "fuzz-godot", "load"))
     if groups or godot_steps:
         built = True
         if not args.skip_build:
@@ -480,6 +509,11 @@ def main() -> int:
                 step_docs(rep, godot)
             if selected("demo", args.only):
                 step_demo(rep, godot)
+            # Short runs of the fuzz and load commands (the README gives the long ones).
+            if selected("fuzz-godot", args.only):
+                step_driver(rep, "fuzz-godot", "tests/fuzz/run.py", ["--inputs", "2000", "--skip-import"], 600)
+            if selected("load", args.only):
+                step_driver(rep, "load", "tests/load/run.py", ["--quick"], 600)
         for proc, script in ((echo, "echo_server.py"), (tls, "tls_server.py")):
             if proc is not None and proc.poll() is not None:
                 rep.check("peers", f"{script} stayed up", False, f"exited with status {proc.returncode}")
