@@ -14,7 +14,9 @@ use godot::prelude::*;
 /// Most bytes handed to the engine stream per write call (small frames are gathered).
 const MAX_WRITE: usize = 64 * 1024;
 
-/// Bytes asked of a StreamPeerTCP per read at most (the engine allocates that much per call).
+/// Bytes asked of a StreamPeerTCP per read, at least and at most (the engine allocates that much
+/// per call, so a small read asks little and a full one doubles the next).
+const MIN_READ: usize = 4 * 1024;
 const MAX_READ: usize = 64 * 1024;
 
 /// Why a stream cannot be used.
@@ -35,6 +37,8 @@ pub struct StreamPeerIo {
     tls: Option<Gd<StreamPeerTls>>,
     /// Reused for every write (see `write_vectored`).
     out: PackedByteArray,
+    /// How much the next read asks for (see `MIN_READ`).
+    read_hint: usize,
 }
 
 impl StreamPeerIo {
@@ -83,6 +87,7 @@ impl StreamPeerIo {
             tcp,
             tls,
             out: PackedByteArray::new(),
+            read_hint: MIN_READ,
         })
     }
 
@@ -182,8 +187,9 @@ impl Read for StreamPeerIo {
             available.min(buf.len())
         } else {
             // StreamPeerTCP reads without blocking: OK with no bytes when there are none,
-            // ERR_FILE_EOF when the remote has closed (one system call in all).
-            buf.len().min(MAX_READ)
+            // ERR_FILE_EOF when the remote has closed (one system call in all). The engine
+            // allocates what we ask for on every call, so ask for about what came last time.
+            buf.len().min(self.read_hint)
         };
         let (code, value) = split_result(&self.stream.get_partial_data(want as i32));
         if code == Error::ERR_FILE_EOF.ord() as i64 {
@@ -198,6 +204,11 @@ impl Read for StreamPeerIo {
         let bytes: PackedByteArray = value.try_to().unwrap_or_default();
         let n = bytes.len().min(buf.len());
         buf[..n].copy_from_slice(&bytes.as_slice()[..n]);
+        self.read_hint = if n == want {
+            (want * 2).min(MAX_READ)
+        } else {
+            (n * 2).clamp(MIN_READ, MAX_READ)
+        };
         if n == 0 {
             return Err(io::ErrorKind::WouldBlock.into());
         }
