@@ -13,6 +13,7 @@ Steps, each reported as checks (`PASS group: name` / `FAIL group: name: detail`)
            under a timeout; its PASS/FAIL lines become checks
   docs     tests/docs/check_docs.py: the class's page in a headless editor's help (docs, enums)
   demo     the README's demo (godot-project/demo/chat/chat.tscn) runs headless and succeeds
+  [coalesce]  the suites in COALESCE_SUITES again with coalesce_writes on (--coalesce: all)
   fuzz-godot  tests/fuzz/run.py --inputs 2000: mutated handshakes and frames through accept_stream
            and against our clients (the cargo step's fuzz_core test feeds 100,000 to the core)
   load     tests/load/run.py --quick: 200 connections per side, 50,000 messages checked
@@ -383,6 +384,10 @@ def step_demo(rep: Report, godot: str) -> None:
         rep.show_tail(log)
 
 
+# Suites that always run a second time with coalesce_writes on (--coalesce: every suite).
+COALESCE_SUITES = {"test_messages", "test_large", "test_close", "test_sem_outbound", "test_sem_close",
+                   "test_sem_unread", "test_server_basic", "test_threads"}
+
 DRIVER_LINE = re.compile(r"^(PASS|FAIL) ([^:]*): (.*)$")
 DRIVER_DONE = re.compile(r"^(\d+) passed, (\d+) failed$")
 
@@ -468,6 +473,9 @@ def main() -> int:
     parser.add_argument("--skip-build", action="store_true",
                         help="do not run tools/build.sh (test the extension already installed)")
     parser.add_argument("--timeout", type=float, default=180, help="seconds per GDScript suite run")
+    parser.add_argument("--coalesce", action="store_true",
+                        help="also run the suites named in COALESCE_SUITES with coalesce_writes on "
+                             "(groups `test_x[coalesce]`)")
     args = parser.parse_args()
 
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -476,7 +484,11 @@ def main() -> int:
     os.environ["RUST_LIB_BACKTRACE"] = "0"
     rep = Report()
     suites = [(p, cls) for p in sorted(SUITES.glob("test_*.gd")) for cls in suite_targets(p, args.cls)]
-    groups = [(p, cls, p.stem if cls == args.cls else f"{p.stem}[{cls}]") for p, cls in suites]
+    groups = [(p, cls, p.stem if cls == args.cls else f"{p.stem}[{cls}]", []) for p, cls in suites]
+    if args.coalesce or COALESCE_SUITES:
+        # The same checks with write coalescing on (the opt-in mode must keep every behaviour).
+        groups += [(p, cls, f"{p.stem}[coalesce]", ["--coalesce"]) for p, cls in suites
+                   if cls == "RustWebSocketPeer" and (args.coalesce or p.stem in COALESCE_SUITES)]
     groups = [g for g in groups if selected(g[2], args.only)]
 
     if not args.skip_cargo and selected("cargo", args.only):
@@ -496,14 +508,14 @@ def main() -> int:
         SCRATCH.mkdir(exist_ok=True)
         extra = [f"--python={python or ''}", f"--node={node or ''}", f"--peers-dir={PEERS}",
                  f"--tls-dir={tls_dir or ''}", f"--scratch-dir={SCRATCH}"]
-        for path, cls, group in groups:
+        for path, cls, group, mode in groups:
             if godot is None:
                 rep.check(group, "suite run", False, "not run: no Godot (see the godot check)")
             elif not built and cls not in ENGINE_CLASSES:
                 # Running would test whatever library an earlier build left behind.
                 rep.check(group, "suite run", False, "not run: tools/build.sh failed")
             else:
-                run_suite(rep, godot, path, cls, group, echo_port, args.timeout, extra)
+                run_suite(rep, godot, path, cls, group, echo_port, args.timeout, extra + mode)
         if godot is not None and built and godot_steps:
             if selected("docs", args.only):
                 step_docs(rep, godot)

@@ -8,6 +8,7 @@ extends SceneTree
 ##   --peers-dir          tests/peers (absolute)
 ##   --tls-dir            where tests/peers/tls_server.py put its certificates and servers.json
 ##   --scratch-dir        a directory for the external clients' result files
+##   --coalesce           peers of the class under test get `coalesce_writes = true` (if it has it)
 ##
 ## Each test is a method (usually a coroutine) that records checks and ends with `return true`.
 ## A script error (a method missing on the class under test, a panic in the extension) aborts the
@@ -40,6 +41,8 @@ var node_path := ""
 var peers_dir := ""
 var tls_dir := ""
 var scratch_dir := ""
+## --coalesce: new_peer() turns write coalescing on.
+var coalesce := false
 var checks := Check.new()
 
 var _current := ""
@@ -71,6 +74,8 @@ func _initialize() -> void:
 			tls_dir = arg.trim_prefix("--tls-dir=")
 		elif arg.begins_with("--scratch-dir="):
 			scratch_dir = arg.trim_prefix("--scratch-dir=")
+		elif arg == "--coalesce":
+			coalesce = true
 	is_engine = cls == "WebSocketPeer"
 	_run()
 
@@ -143,6 +148,8 @@ func check_eq(name: String, got: Variant, want: Variant) -> bool:
 ## A new instance of the class under test; closed abruptly after the test.
 func new_peer() -> Object:
 	var p = ClassDB.instantiate(cls)
+	if coalesce and "coalesce_writes" in p:
+		p.coalesce_writes = true
 	_peers.append(p)
 	return p
 

@@ -209,7 +209,17 @@ impl Session {
     /// Queues a message and writes it right away when the socket takes it (engine semantics:
     /// bytes leave before the call returns).
     pub fn send(&mut self, payload: &[u8], text: bool) -> Result<(), WsError> {
-        self.conn.send(payload, text)?;
+        match self.conn.send(payload, text) {
+            // Coalescing must not make the limits bite earlier than writing at once would: bytes
+            // held back for the next poll are written first, then the send is tried again.
+            Err(WsError::OutboundFull { .. } | WsError::TooManyQueued { .. })
+                if self.coalesce && self.conn.wants_write() =>
+            {
+                self.flush_now();
+                self.conn.send(payload, text)?;
+            }
+            result => result?,
+        }
         if !self.coalesce || self.conn.queued_bytes() >= COALESCE_FLUSH_BYTES {
             self.flush_now();
         }
