@@ -178,6 +178,17 @@ impl<T> GdCellBlocking<T> {
 // The current implementation ensures this by locking the `thread_tracker`.
 unsafe impl<T: Send> Sync for GdCellBlocking<T> {}
 
+/// The calling thread's id, without cloning its `Thread` handle (an atomic increment and
+/// decrement per call) as `thread::current().id()` does (godot-websocket patch).
+fn current_thread_id() -> thread::ThreadId {
+    thread_local! {
+        static ID: thread::ThreadId = thread::current().id();
+    }
+    // During thread teardown the thread-local may be gone already: ask std then.
+    ID.try_with(|id| *id)
+        .unwrap_or_else(|_| thread::current().id())
+}
+
 /// Holds the reference count and the currently mutable thread.
 #[derive(Debug)]
 pub(crate) struct ThreadTracker {
@@ -200,7 +211,7 @@ pub(crate) struct ThreadTracker {
 impl Default for ThreadTracker {
     fn default() -> Self {
         Self {
-            mut_thread: thread::current().id(),
+            mut_thread: current_thread_id(),
             shared_counts: HashMap::new(),
             waiters: 0,
         }
@@ -212,21 +223,21 @@ impl ThreadTracker {
     pub fn current_thread_shared_count(&self) -> usize {
         *self
             .shared_counts
-            .get(&thread::current().id())
+            .get(&current_thread_id())
             .unwrap_or(&0)
     }
 
     /// Increments the shared reference count in the current thread.
     pub fn increment_current_thread_shared_count(&mut self) {
         self.shared_counts
-            .entry(thread::current().id())
+            .entry(current_thread_id())
             .and_modify(|count| *count += 1)
             .or_insert(1);
     }
 
     /// Decrements the shared reference count in the current thread.
     pub fn decrement_current_thread_shared_count(&mut self) {
-        let thread_id = thread::current().id();
+        let thread_id = current_thread_id();
         let entry = self.shared_counts.get_mut(&thread_id);
 
         debug_assert!(
@@ -243,11 +254,11 @@ impl ThreadTracker {
 
     /// Returns if the current thread can hold the mutable reference.
     pub fn current_thread_has_mut_ref(&self) -> bool {
-        self.mut_thread == thread::current().id()
+        self.mut_thread == current_thread_id()
     }
 
     /// Claims the mutable reference for the current thread.
     fn claim_mut_ref(&mut self) {
-        self.mut_thread = thread::current().id();
+        self.mut_thread = current_thread_id();
     }
 }
