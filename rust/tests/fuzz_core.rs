@@ -209,7 +209,19 @@ impl Frame {
 
 /// Valid UTF-8 of about `n` bytes, with 1- to 4-byte characters.
 fn utf8_text(rng: &mut Rng, n: usize) -> Vec<u8> {
-    const POOL: &[&str] = &["a", "Z", " ", "0", "\u{0}", "é", "ß", "€", "中", "😀", "\u{10ffff}"];
+    const POOL: &[&str] = &[
+        "a",
+        "Z",
+        " ",
+        "0",
+        "\u{0}",
+        "é",
+        "ß",
+        "€",
+        "中",
+        "😀",
+        "\u{10ffff}",
+    ];
     let mut s = Vec::with_capacity(n + 4);
     if n > 1000 {
         // Long texts: mostly ASCII, quickly.
@@ -262,15 +274,29 @@ fn gen_stream(rng: &mut Rng, remote_masks: bool, max_message: usize) -> Stream {
             continue;
         }
         let text = rng.one_in(2);
-        let size = if messages > 40 { rng.below(30) } else { rng.size() };
-        let data = if text { utf8_text(rng, size) } else { rng.bytes(size) };
+        let size = if messages > 40 {
+            rng.below(30)
+        } else {
+            rng.size()
+        };
+        let data = if text {
+            utf8_text(rng, size)
+        } else {
+            rng.bytes(size)
+        };
         let pieces = if rng.one_in(3) { rng.range(2, 6) } else { 1 };
         let mut cuts: Vec<usize> = (1..pieces).map(|_| rng.below(data.len() + 1)).collect();
         cuts.sort_unstable();
         cuts.push(data.len());
         let mut from = 0;
         for (i, &to) in cuts.iter().enumerate() {
-            let op = if i > 0 { 0x0 } else if text { 0x1 } else { 0x2 };
+            let op = if i > 0 {
+                0x0
+            } else if text {
+                0x1
+            } else {
+                0x2
+            };
             let last = i + 1 == cuts.len();
             frames.push(Frame::new(op, last, data[from..to].to_vec(), key()));
             from = to;
@@ -293,7 +319,9 @@ fn gen_stream(rng: &mut Rng, remote_masks: bool, max_message: usize) -> Stream {
         let (payload, code) = if rng.one_in(4) {
             (Vec::new(), 0)
         } else {
-            let code = *rng.pick(&[1000u16, 1001, 1002, 1003, 1007, 1008, 1011, 1014, 3000, 4000, 4999]);
+            let code = *rng.pick(&[
+                1000u16, 1001, 1002, 1003, 1007, 1008, 1011, 1014, 3000, 4000, 4999,
+            ]);
             let n = rng.below(124);
             let mut reason = utf8_text(rng, n);
             while reason.len() > 123 {
@@ -355,7 +383,11 @@ fn damage_frames(rng: &mut Rng, frames: &mut Vec<Frame>, remote_masks: bool) -> 
                 done.push("reserved opcode");
             }
             2 => {
-                f.mask = if f.mask.is_some() { None } else { Some(rng_key()) };
+                f.mask = if f.mask.is_some() {
+                    None
+                } else {
+                    Some(rng_key())
+                };
                 done.push("wrong masking");
             }
             3 => {
@@ -396,7 +428,8 @@ fn damage_frames(rng: &mut Rng, frames: &mut Vec<Frame>, remote_masks: bool) -> 
                 let payload = match rng.below(4) {
                     0 => vec![0x03],
                     1 => {
-                        let c = *rng.pick(&[0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535]);
+                        let c = *rng
+                            .pick(&[0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535]);
                         c.to_be_bytes().to_vec()
                     }
                     2 => [&1000u16.to_be_bytes()[..], *rng.pick(BAD_UTF8)].concat(),
@@ -581,7 +614,11 @@ fn head(rng: &mut Rng, first: String, mut lines: Vec<String>, clean: bool) -> Ve
             lines.swap(i, j);
         }
     }
-    let eol = if !clean && rng.one_in(8) { "\n" } else { "\r\n" };
+    let eol = if !clean && rng.one_in(8) {
+        "\n"
+    } else {
+        "\r\n"
+    };
     let mut text = first;
     text.push_str(eol);
     for l in lines {
@@ -599,7 +636,11 @@ fn gen_request(rng: &mut Rng, offered: &[String], clean: bool) -> Vec<u8> {
     let mut first = format!("GET {target} HTTP/1.1");
     let mut lines = vec![
         format!("{}: 127.0.0.1:9080", case_variant(rng, "Host")),
-        format!("{}: {}", case_variant(rng, "Upgrade"), rng.pick(&["websocket", "WebSocket"])),
+        format!(
+            "{}: {}",
+            case_variant(rng, "Upgrade"),
+            rng.pick(&["websocket", "WebSocket"])
+        ),
         format!(
             "{}: {}",
             case_variant(rng, "Connection"),
@@ -642,16 +683,32 @@ fn gen_response(rng: &mut Rng, request: &[u8], offered: &[String], clean: bool) 
         .to_string();
     let mut first = "HTTP/1.1 101 Switching Protocols".to_string();
     let mut lines = vec![
-        format!("{}: {}", case_variant(rng, "Upgrade"), rng.pick(&["websocket", "WebSocket"])),
-        format!("{}: {}", case_variant(rng, "Connection"), rng.pick(&["Upgrade", "keep-alive, Upgrade"])),
-        format!("Sec-WebSocket-Accept: {}", derive_accept_key(key.as_bytes())),
+        format!(
+            "{}: {}",
+            case_variant(rng, "Upgrade"),
+            rng.pick(&["websocket", "WebSocket"])
+        ),
+        format!(
+            "{}: {}",
+            case_variant(rng, "Connection"),
+            rng.pick(&["Upgrade", "keep-alive, Upgrade"])
+        ),
+        format!(
+            "Sec-WebSocket-Accept: {}",
+            derive_accept_key(key.as_bytes())
+        ),
     ];
     if !offered.is_empty() {
         lines.push(format!("Sec-WebSocket-Protocol: {}", rng.pick(offered)));
     }
     if !clean && rng.one_in(2) {
         match rng.below(9) {
-            0 => first = format!("HTTP/1.1 {} Nope", rng.pick(&[200, 400, 403, 404, 426, 500, 100, 999])),
+            0 => {
+                first = format!(
+                    "HTTP/1.1 {} Nope",
+                    rng.pick(&[200, 400, 403, 404, 426, 500, 100, 999])
+                )
+            }
             1 => first = "HTTP/1.0 101 Switching Protocols".into(),
             2 => lines[0] = "Upgrade: h2c".into(),
             3 => lines[1] = "Connection: close".into(),
@@ -687,7 +744,11 @@ impl Read for Wire {
             return Err(kind.into());
         }
         if self.pos == self.data.len() {
-            return if self.eof { Ok(0) } else { Err(ErrorKind::WouldBlock.into()) };
+            return if self.eof {
+                Ok(0)
+            } else {
+                Err(ErrorKind::WouldBlock.into())
+            };
         }
         if self.rng.one_in(16) {
             return Err(ErrorKind::WouldBlock.into());
@@ -916,7 +977,8 @@ impl Case {
     fn run(&self, role: Role) -> Outcome {
         let mut rng = Rng(self.seed);
         let clean = rng.one_in(4);
-        let max_message = *rng.pick(&[0usize, 1, 10, 125, 1000, 4096, 65535, 65535, 65535, 200_000]);
+        let max_message =
+            *rng.pick(&[0usize, 1, 10, 125, 1000, 4096, 65535, 65535, 65535, 200_000]);
         let huge = rng.one_in(10) && big_limits();
         let inbound = InboundLimits {
             max_message: if huge { 1 << 30 } else { max_message },
@@ -950,7 +1012,11 @@ impl Case {
                     host_header: "127.0.0.1:9080".into(),
                     resource: "/".into(),
                     protocols: offered.clone(),
-                    headers: if rng.one_in(3) { vec!["X-Token: abc".into()] } else { vec![] },
+                    headers: if rng.one_in(3) {
+                        vec!["X-Token: abc".into()]
+                    } else {
+                        vec![]
+                    },
                 };
                 let (hs, req) = ClientHandshake::start(&request).expect("our request is valid");
                 let conn = Connection::client(hs, req.clone(), timeouts);
@@ -959,10 +1025,18 @@ impl Case {
             }
             Role::Server => {
                 // Clean cases: protocols the two sides agree on.
-                let ours = if clean { offered.clone() } else { some_protocols(&mut rng) };
+                let ours = if clean {
+                    offered.clone()
+                } else {
+                    some_protocols(&mut rng)
+                };
                 let config = ServerConfig {
                     protocols: ours,
-                    headers: if rng.one_in(3) { vec!["X-Server: fuzz".into()] } else { vec![] },
+                    headers: if rng.one_in(3) {
+                        vec!["X-Server: fuzz".into()]
+                    } else {
+                        vec![]
+                    },
                     secure: rng.one_in(4),
                 };
                 let hs = ServerHandshake::new(config).expect("our config is valid");
@@ -976,7 +1050,8 @@ impl Case {
         let mut frames = stream.frames;
         let mut pristine = clean;
         if !clean && rng.below(3) > 0 {
-            plan.notes.extend(damage_frames(&mut rng, &mut frames, remote_masks));
+            plan.notes
+                .extend(damage_frames(&mut rng, &mut frames, remote_masks));
             pristine = false;
         }
         let mut input = remote_head;
@@ -989,7 +1064,8 @@ impl Case {
             for f in other.frames.iter().take(4) {
                 f.encode(&mut bytes);
             }
-            plan.notes.extend(damage_bytes(&mut rng, &mut input, &bytes));
+            plan.notes
+                .extend(damage_bytes(&mut rng, &mut input, &bytes));
             pristine = false;
         }
         if self.verbose {
@@ -1016,7 +1092,11 @@ impl Case {
             },
             sink: Sink {
                 out: Vec::new(),
-                budget: if rng.one_in(3) { rng.below(64) } else { usize::MAX },
+                budget: if rng.one_in(3) {
+                    rng.below(64)
+                } else {
+                    usize::MAX
+                },
                 error: None,
             },
             held: 0,
@@ -1072,13 +1152,18 @@ impl Case {
                 14 | 15 => {
                     let text = rng.one_in(2);
                     let n = rng.size().min(80_000);
-                    let data = if text { utf8_text(&mut rng, n) } else { rng.bytes(n) };
+                    let data = if text {
+                        utf8_text(&mut rng, n)
+                    } else {
+                        rng.bytes(n)
+                    };
                     h.send(&mut conn, data, text);
                 }
                 16 => h.pop_all(&mut conn),
                 17 if !clean => {
                     script_meddled = true;
-                    let code = *rng.pick(&[1000i32, 1001, 4000, 0, -1, 1005, 999, 70_000, 1015, 3000]);
+                    let code =
+                        *rng.pick(&[1000i32, 1001, 4000, 0, -1, 1005, 999, 70_000, 1015, 3000]);
                     let n = rng.below(200);
                     let reason = String::from_utf8(utf8_text(&mut rng, n)).unwrap();
                     let now = h.now;
@@ -1089,9 +1174,11 @@ impl Case {
                 18 if !clean && rng.one_in(8) => {
                     script_meddled = true;
                     if rng.one_in(2) {
-                        h.wire.error = Some(*rng.pick(&[ErrorKind::ConnectionReset, ErrorKind::Interrupted]));
+                        h.wire.error =
+                            Some(*rng.pick(&[ErrorKind::ConnectionReset, ErrorKind::Interrupted]));
                     } else {
-                        h.sink.error = Some(*rng.pick(&[ErrorKind::BrokenPipe, ErrorKind::Interrupted]));
+                        h.sink.error =
+                            Some(*rng.pick(&[ErrorKind::BrokenPipe, ErrorKind::Interrupted]));
                     }
                 }
                 19 if !clean && rng.one_in(4) => {
@@ -1154,7 +1241,9 @@ impl Case {
                     let _ = c.close(1000, "end", now).is_ok();
                 });
             }
-            2 => h.measured(&mut conn, |c| c.set_heartbeat(Some(Duration::from_millis(700)))),
+            2 => h.measured(&mut conn, |c| {
+                c.set_heartbeat(Some(Duration::from_millis(700)))
+            }),
             _ => {} // silence
         }
         let mut end_steps = 0;
@@ -1209,7 +1298,10 @@ impl Case {
                 None => {
                     let n = out.len().min(9);
                     if out[..n] != b"HTTP/1.1 "[..n] {
-                        fail(format!("the server wrote {:?}", String::from_utf8_lossy(&out[..out.len().min(40)])));
+                        fail(format!(
+                            "the server wrote {:?}",
+                            String::from_utf8_lossy(&out[..out.len().min(40)])
+                        ));
                     }
                     if h.opened_seen() && out.len() > 1000 {
                         fail("the server opened but wrote no complete response head".into());
@@ -1223,7 +1315,10 @@ impl Case {
                             fail("101 written but the connection never opened".into());
                         }
                         Some(end + 4)
-                    } else if ["400", "426", "431"].iter().any(|s| head.starts_with(&format!("HTTP/1.1 {s} "))) {
+                    } else if ["400", "426", "431"]
+                        .iter()
+                        .any(|s| head.starts_with(&format!("HTTP/1.1 {s} ")))
+                    {
                         if h.opened_seen() {
                             fail("refused with an HTTP error but the connection opened".into());
                         }
@@ -1245,7 +1340,9 @@ impl Case {
         if let Some(at) = frames_at {
             let written = decode_frames(role, &out[at..])
                 .unwrap_or_else(|e| fail(format!("we wrote an invalid frame stream: {e}")));
-            if written.messages.len() > h.sent.len() || written.messages[..] != h.sent[..written.messages.len()] {
+            if written.messages.len() > h.sent.len()
+                || written.messages[..] != h.sent[..written.messages.len()]
+            {
                 fail(format!(
                     "messages written ({}) are not a prefix of those sent ({})",
                     written.messages.len(),
@@ -1253,7 +1350,13 @@ impl Case {
                 ));
             }
             if self.verbose {
-                eprintln!("  wrote {} messages, close {:?}, {} pings, {} pongs", written.messages.len(), written.close, written.pings, written.pongs);
+                eprintln!(
+                    "  wrote {} messages, close {:?}, {} pings, {} pongs",
+                    written.messages.len(),
+                    written.close,
+                    written.pings,
+                    written.pongs
+                );
             }
         }
 
@@ -1278,10 +1381,17 @@ impl Case {
                 && end_steps < 20;
             if let (Some(end), true) = (stream.end, untouched) {
                 if got.len() != stream.expected.len() {
-                    fail(format!("received {} of {} messages", got.len(), stream.expected.len()));
+                    fail(format!(
+                        "received {} of {} messages",
+                        got.len(),
+                        stream.expected.len()
+                    ));
                 }
                 if conn.close_code() != end {
-                    fail(format!("close code {} where the model says {end}", conn.close_code()));
+                    fail(format!(
+                        "close code {} where the model says {end}",
+                        conn.close_code()
+                    ));
                 }
             }
         }
@@ -1420,7 +1530,11 @@ impl Harness<'_> {
             count += 1;
             bytes += p.data.len();
             if p.data.len() > self.plan.inbound.max_message {
-                fail(format!("a {}-byte packet over the {} limit", p.data.len(), self.plan.inbound.max_message));
+                fail(format!(
+                    "a {}-byte packet over the {} limit",
+                    p.data.len(),
+                    self.plan.inbound.max_message
+                ));
             }
             if p.text && std::str::from_utf8(&p.data).is_err() {
                 fail("a text packet that is not UTF-8".into());
@@ -1429,7 +1543,9 @@ impl Harness<'_> {
         }
         let limit = self.plan.inbound.max_message.max(16 * 1024) + self.plan.inbound.max_message;
         if bytes > limit {
-            fail(format!("{count} unread packets held {bytes} bytes (limit {limit})"));
+            fail(format!(
+                "{count} unread packets held {bytes} bytes (limit {limit})"
+            ));
         }
         self.check(conn);
     }
@@ -1440,7 +1556,10 @@ impl Harness<'_> {
         use ReadyState::*;
         let forward = matches!(
             (self.state, state),
-            (Connecting, _) | (Open, Open | Closing | Closed) | (Closing, Closing | Closed) | (Closed, Closed)
+            (Connecting, _)
+                | (Open, Open | Closing | Closed)
+                | (Closing, Closing | Closed)
+                | (Closed, Closed)
         );
         if !forward {
             fail(format!("state went from {:?} to {state:?}", self.state));
@@ -1462,14 +1581,23 @@ impl Harness<'_> {
         }
         let plan = self.plan;
         if conn.packet_count() > plan.inbound.max_packets.max(1) {
-            fail(format!("{} packets queued (max_queued_packets {})", conn.packet_count(), plan.inbound.max_packets));
+            fail(format!(
+                "{} packets queued (max_queued_packets {})",
+                conn.packet_count(),
+                plan.inbound.max_packets
+            ));
         }
         if let Some(max) = plan.outbound.max_bytes {
             if conn.buffered_amount() > max {
-                fail(format!("buffered_amount {} over outbound_buffer_size {max}", conn.buffered_amount()));
+                fail(format!(
+                    "buffered_amount {} over outbound_buffer_size {max}",
+                    conn.buffered_amount()
+                ));
             }
         }
-        if state == Closed && (conn.wants_read() || conn.wants_write() || conn.buffered_amount() != 0) {
+        if state == Closed
+            && (conn.wants_read() || conn.wants_write() || conn.buffered_amount() != 0)
+        {
             fail("CLOSED but still wants IO".into());
         }
         // Heap: read buffer (16 KiB, doubled at most once for an HTTP head), the message being
@@ -1477,10 +1605,16 @@ impl Harness<'_> {
         // queue (what the game may queue, plus up to 16 pongs and a head), queue slots, slack.
         let msg = plan.inbound.max_message as i64;
         let received = self.wire.pos as i64;
-        let inbound = 2 * msg.min(received + 128 * 1024) + 2 * (msg.max(16 * 1024) + msg).min(2 * received + 32 * 1024);
-        let queued = plan.outbound.max_bytes.unwrap_or(usize::MAX).min(self.sent_bytes) as i64;
+        let inbound = 2 * msg.min(received + 128 * 1024)
+            + 2 * (msg.max(16 * 1024) + msg).min(2 * received + 32 * 1024);
+        let queued = plan
+            .outbound
+            .max_bytes
+            .unwrap_or(usize::MAX)
+            .min(self.sent_bytes) as i64;
         let outbound = 2 * (queued + 16 * 1024);
-        let slots = 128 * plan.inbound.max_packets.min(4096) as i64 + 128 * plan.outbound.max_frames.min(4096) as i64;
+        let slots = 128 * plan.inbound.max_packets.min(4096) as i64
+            + 128 * plan.outbound.max_frames.min(4096) as i64;
         let bound = 64 * 1024 + inbound + outbound + slots + 16 * 1024;
         self.peak = self.peak.max(self.held);
         if self.held > bound {
@@ -1496,7 +1630,10 @@ impl Harness<'_> {
         // A closed connection keeps only its unread packets (none: we read them) and its
         // bookkeeping.
         if self.held > 4096 {
-            fail(format!("a CLOSED connection still holds {} heap bytes", self.held));
+            fail(format!(
+                "a CLOSED connection still holds {} heap bytes",
+                self.held
+            ));
         }
     }
 }
@@ -1536,13 +1673,19 @@ fn base_seed() -> u64 {
 fn fuzz_role(role: Role, salt: u64) {
     let seed = base_seed();
     if let Some(one) = env_u64("FUZZ_ONE") {
-        let out = Case { seed: one, verbose: true }.run(role);
+        let out = Case {
+            seed: one,
+            verbose: true,
+        }
+        .run(role);
         eprintln!("case {one:#x} {role:?}: {out:?}");
         return;
     }
     let total = env_u64("FUZZ_CASES").unwrap_or(DEFAULT_CASES);
     let cases = total.div_ceil(2);
-    eprintln!("fuzz {role:?}: FUZZ_SEED={seed:#x}, {cases} cases (FUZZ_CASES={total} over both roles)");
+    eprintln!(
+        "fuzz {role:?}: FUZZ_SEED={seed:#x}, {cases} cases (FUZZ_CASES={total} over both roles)"
+    );
 
     // A watchdog: a case that stops making progress is a hang.
     let progress = Arc::new(AtomicU64::new(0));
@@ -1581,7 +1724,13 @@ fn fuzz_role(role: Role, salt: u64) {
     for i in 0..cases {
         let case_seed = mix(seed ^ salt, i);
         current.store(case_seed, Ordering::Relaxed);
-        let result = panic::catch_unwind(AssertUnwindSafe(|| Case { seed: case_seed, verbose: false }.run(role)));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            Case {
+                seed: case_seed,
+                verbose: false,
+            }
+            .run(role)
+        }));
         progress.fetch_add(1, Ordering::Relaxed);
         match result {
             Ok(out) => {
@@ -1615,7 +1764,10 @@ fn fuzz_role(role: Role, salt: u64) {
         for (s, msg) in &failures {
             eprintln!("FAIL {role:?} case FUZZ_ONE={s:#x}: {msg}");
         }
-        panic!("{} fuzz cases failed ({role:?}); replay one with FUZZ_ONE=<seed>", failures.len());
+        panic!(
+            "{} fuzz cases failed ({role:?}); replay one with FUZZ_ONE=<seed>",
+            failures.len()
+        );
     }
 }
 

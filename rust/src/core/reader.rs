@@ -131,7 +131,11 @@ impl MessageReader {
         (pos, outcome)
     }
 
-    fn read_at(&mut self, input: &mut [u8], pos: &mut usize) -> Result<Option<Incoming>, ReadError> {
+    fn read_at(
+        &mut self,
+        input: &mut [u8],
+        pos: &mut usize,
+    ) -> Result<Option<Incoming>, ReadError> {
         loop {
             if self.frame.is_none() {
                 let mut cursor = Cursor::new(&input[*pos..]);
@@ -346,7 +350,10 @@ fn skim_header(input: &[u8]) -> Option<Result<(u8, usize, u64), ()>> {
     let (&first, &second) = (input.first()?, input.get(1)?);
     let mask_len = if second & 0x80 != 0 { 4 } else { 0 };
     let (ext_len, len) = match second & 0x7f {
-        126 => (2, u64::from(u16::from_be_bytes(input.get(2..4)?.try_into().ok()?))),
+        126 => (
+            2,
+            u64::from(u16::from_be_bytes(input.get(2..4)?.try_into().ok()?)),
+        ),
         127 => (8, u64::from_be_bytes(input.get(2..10)?.try_into().ok()?)),
         n => (0, u64::from(n)),
     };
@@ -519,7 +526,10 @@ mod tests {
         let (used, outcome) = r.read(&mut header);
         assert_eq!((used, outcome), (10, Ok(None)));
         let reserved = r.message.as_ref().map_or(0, |m| m.data.capacity());
-        assert!(reserved <= RESERVE_AHEAD as usize, "{reserved} bytes reserved");
+        assert!(
+            reserved <= RESERVE_AHEAD as usize,
+            "{reserved} bytes reserved"
+        );
     }
 
     #[test]

@@ -313,7 +313,10 @@ fn after_a_protocol_error_the_remotes_close_reply_ends_it_at_once() {
         h.server_sends(chunk);
     }
     assert_eq!(h.conn.state(), ReadyState::Closed);
-    assert_eq!((h.conn.close_code(), h.conn.close_reason()), (1007, "Invalid frame payload data"));
+    assert_eq!(
+        (h.conn.close_code(), h.conn.close_reason()),
+        (1007, "Invalid frame payload data")
+    );
 
     // An invalid close frame is the remote's close too: answer 1002, then CLOSED.
     let mut h = Harness::open();
@@ -321,7 +324,10 @@ fn after_a_protocol_error_the_remotes_close_reply_ends_it_at_once() {
     assert_eq!(h.conn.state(), ReadyState::Closed);
     assert_eq!(h.conn.close_code(), 1002);
     let sent = h.server_receives();
-    assert!(matches!(&sent[..], [Incoming::Close(RemoteClose { code: 1002, .. })]), "{sent:?}");
+    assert!(
+        matches!(&sent[..], [Incoming::Close(RemoteClose { code: 1002, .. })]),
+        "{sent:?}"
+    );
 
     // A length no frame can have: the framing is lost, the remote gets LINGER.
     let mut h = Harness::open();
