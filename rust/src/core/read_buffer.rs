@@ -14,8 +14,12 @@ pub struct ReadBuffer {
 }
 
 impl ReadBuffer {
-    /// Bytes asked of the transport per read.
+    /// Bytes asked of the transport per read on a busy connection.
     pub const CHUNK: usize = 16 * 1024;
+    /// The stack buffer of a read with nothing allocated, and the buffer then allocated when
+    /// little came (a handshake, a few small messages).
+    const PROBE: usize = 2 * 1024;
+    const SMALL: usize = 4 * 1024;
 
     pub fn is_empty(&self) -> bool {
         self.start == self.end
@@ -38,7 +42,11 @@ impl ReadBuffer {
     /// One read from `r` into free space; `Ok(0)` is end of stream.
     pub fn read_from(&mut self, r: &mut dyn Read) -> io::Result<usize> {
         if self.buf.is_empty() {
-            self.buf = vec![0; Self::CHUNK];
+            return self.first_read(r);
+        }
+        if !self.short && self.buf.len() < Self::CHUNK {
+            // The last read filled what room there was: more is coming, read in full chunks.
+            self.buf.resize(Self::CHUNK, 0);
         }
         if self.end == self.buf.len() {
             if self.start > 0 {
@@ -60,6 +68,23 @@ impl ReadBuffer {
     /// Whether the last read returned less than there was room for.
     pub fn last_read_was_short(&self) -> bool {
         self.short
+    }
+
+    /// A read with no buffer allocated (a new or idle connection): into the stack first, so a
+    /// poll that finds nothing allocates nothing; then a small buffer, or a full chunk when the
+    /// probe came back full.
+    fn first_read(&mut self, r: &mut dyn Read) -> io::Result<usize> {
+        let mut probe = [0u8; Self::PROBE];
+        let n = r.read(&mut probe)?;
+        self.short = n < probe.len();
+        if n > 0 {
+            let size = if self.short { Self::SMALL } else { Self::CHUNK };
+            self.buf = vec![0; size];
+            self.buf[..n].copy_from_slice(&probe[..n]);
+            self.start = 0;
+            self.end = n;
+        }
+        Ok(n)
     }
 
     /// Frees the memory when nothing is waiting in it (an idle connection keeps no buffer).
@@ -84,7 +109,10 @@ mod tests {
         let mut b = ReadBuffer::default();
         let data = vec![7u8; ReadBuffer::CHUNK + 10];
         let mut src: &[u8] = &data;
-        assert_eq!(b.read_from(&mut src).unwrap(), ReadBuffer::CHUNK);
+        assert_eq!(b.read_from(&mut src).unwrap(), ReadBuffer::PROBE, "a full probe");
+        assert_eq!(b.buf.len(), ReadBuffer::CHUNK, "then a full chunk");
+        let rest = ReadBuffer::CHUNK - ReadBuffer::PROBE;
+        assert_eq!(b.read_from(&mut src).unwrap(), rest);
         b.consume(5);
         assert_eq!(b.read_from(&mut src).unwrap(), 5, "compacted to make room");
         assert_eq!(b.data_mut().len(), ReadBuffer::CHUNK);
@@ -97,5 +125,23 @@ mod tests {
         assert!(b.is_empty());
         b.release();
         assert_eq!(b.buf.capacity(), 0);
+    }
+
+    #[test]
+    fn an_idle_read_allocates_nothing_and_a_small_one_little() {
+        let mut b = ReadBuffer::default();
+        let mut nothing: &[u8] = &[];
+        assert_eq!(b.read_from(&mut nothing).unwrap(), 0);
+        assert_eq!(b.buf.capacity(), 0);
+        let mut small: &[u8] = &[1, 2, 3];
+        assert_eq!(b.read_from(&mut small).unwrap(), 3);
+        assert_eq!(b.buf.len(), ReadBuffer::SMALL);
+        assert_eq!(b.data_mut(), &[1, 2, 3]);
+        // A read that fills the small buffer's room makes the next one a full chunk.
+        let big = vec![9u8; ReadBuffer::CHUNK];
+        let mut src: &[u8] = &big;
+        assert_eq!(b.read_from(&mut src).unwrap(), ReadBuffer::SMALL - 3);
+        b.read_from(&mut src).unwrap();
+        assert_eq!(b.buf.len(), ReadBuffer::CHUNK);
     }
 }

@@ -16,7 +16,7 @@ const MAX_WRITE: usize = 64 * 1024;
 
 /// Bytes asked of a StreamPeerTCP per read, at least and at most (the engine allocates that much
 /// per call, so a small read asks little and a full one doubles the next).
-const MIN_READ: usize = 4 * 1024;
+const MIN_READ: usize = 512;
 const MAX_READ: usize = 64 * 1024;
 
 /// Why a stream cannot be used.
