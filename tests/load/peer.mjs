@@ -22,7 +22,7 @@
 //       Prints `PROGRESS {json}` every second and `RESULT {json}` at the end (exit 0 = all good).
 //       Bounded: no progress for --stall seconds, or --timeout in all, ends it with an error.
 //
-// Messages (identical generator in godot-project/load/load.gd; keep the two in step):
+// Messages (identical generator in godot-project/load/messages.gd; keep the two in step):
 //   message <seq> of connection <c> is fully determined by (c, seq): its size (0 B to 64 KiB:
 //   2 % empty, 2 % frame-length boundaries such as 125/126/127/65535/65536, 86 % 1-256 B, 9 %
 //   257-4096 B, 1 % 4097-65536 B; about 1 KB on average), its type (30 % text, valid UTF-8 with
@@ -399,7 +399,7 @@ function runClient() {
   openMore();
 }
 
-/// SHA-256 over a sample of messages; must equal load.gd's (tests/load/run.py compares them).
+/// SHA-256 over a sample of messages; must equal messages.gd's (tests/load/run.py compares them).
 function fingerprint() {
   const h = createHash("sha256");
   for (const c of [0, 7, 999, 1000000, 1000999]) {

@@ -109,7 +109,11 @@ mod tests {
         let mut b = ReadBuffer::default();
         let data = vec![7u8; ReadBuffer::CHUNK + 10];
         let mut src: &[u8] = &data;
-        assert_eq!(b.read_from(&mut src).unwrap(), ReadBuffer::PROBE, "a full probe");
+        assert_eq!(
+            b.read_from(&mut src).unwrap(),
+            ReadBuffer::PROBE,
+            "a full probe"
+        );
         assert_eq!(b.buf.len(), ReadBuffer::CHUNK, "then a full chunk");
         let rest = ReadBuffer::CHUNK - ReadBuffer::PROBE;
         assert_eq!(b.read_from(&mut src).unwrap(), rest);
