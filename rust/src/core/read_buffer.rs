@@ -39,6 +39,12 @@ impl ReadBuffer {
         }
     }
 
+    /// Drops every unparsed byte (the buffer itself stays).
+    pub fn discard(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
     /// One read from `r` into free space; `Ok(0)` is end of stream.
     pub fn read_from(&mut self, r: &mut dyn Read) -> io::Result<usize> {
         if self.buf.is_empty() {

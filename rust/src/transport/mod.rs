@@ -47,7 +47,6 @@ impl Transport {
         }
     }
 
-    /// Gives a transport that buffers inside the engine its chance to move bytes.
     /// Whether a read that returned less than asked took everything there was (so reading
     /// again now would only block). Not for TLS: a record boundary also shortens a read.
     pub fn short_read_means_drained(&self) -> bool {
@@ -65,6 +64,7 @@ impl Transport {
         }
     }
 
+    /// Gives a transport that buffers inside the engine its chance to move bytes.
     pub fn poll(&mut self) {
         if let Transport::StreamPeer(s) = self {
             s.poll();

@@ -172,9 +172,12 @@ fn split_result(result: &VarArray) -> (i64, Variant) {
 
 impl Read for StreamPeerIo {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Ask the status first: the engine's TLS stream prints an error when asked for its
+        // available bytes once it is no longer connected.
         match self.ready() {
             Ok(true) => {}
             Ok(false) => return Err(io::ErrorKind::WouldBlock.into()),
+            // A stream that went away reads as end of stream.
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
             Err(e) => return Err(e),
         }
@@ -184,7 +187,7 @@ impl Read for StreamPeerIo {
             if available == 0 {
                 return Err(io::ErrorKind::WouldBlock.into());
             }
-            available.min(buf.len())
+            available.min(buf.len()).min(i32::MAX as usize)
         } else {
             // StreamPeerTCP reads without blocking: OK with no bytes when there are none,
             // ERR_FILE_EOF when the remote has closed (one system call in all). The engine

@@ -112,15 +112,13 @@ impl Connection {
     /// unread and the connection lingers; see `tick`).
     pub(super) fn skim(&mut self) {
         if self.close_received {
-            let n = self.rx.data_mut().len();
-            return self.rx.consume(n);
+            return self.rx.discard();
         }
         let (used, found) = self.reader.skim(self.rx.data_mut());
         match found {
             Skim::More => self.rx.consume(used),
             Skim::Lost | Skim::Close => {
-                let n = self.rx.data_mut().len();
-                self.rx.consume(n);
+                self.rx.discard();
                 if found == Skim::Close {
                     self.close_received = true;
                     self.finish_if_done();

@@ -284,8 +284,7 @@ impl Connection {
     fn process_handshake(&mut self, now: Instant) -> bool {
         if self.failing {
             // A refused client: drop whatever else it sends (see the Refusal arm).
-            let n = self.rx.data_mut().len();
-            self.rx.consume(n);
+            self.rx.discard();
             return false;
         }
         match &self.handshake {
