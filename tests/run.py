@@ -56,43 +56,8 @@ TAIL_LINES = 40
 
 # ---- child processes ---------------------------------------------------------------------------
 
-_children: list[subprocess.Popen] = []
-
-
-def spawn(cmd, **kwargs) -> subprocess.Popen:
-    """Starts cmd in its own process group, so it and all its children can be killed together."""
-    proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, start_new_session=True,
-                            stdin=subprocess.DEVNULL, **kwargs)
-    _children.append(proc)
-    return proc
-
-
-def kill(proc: subprocess.Popen) -> None:
-    """Terminates proc's process group (TERM, then KILL after 3 s) and reaps proc."""
-    if proc.poll() is None:
-        for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-    else:
-        # The leader exited; stragglers in its group (e.g. a Godot started by a shell) still go.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    if proc in _children:
-        _children.remove(proc)
-
-
-def kill_all() -> None:
-    for proc in list(_children):
-        kill(proc)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from procs import _children, kill, kill_all, spawn  # noqa: E402  (shared with the other drivers)
 
 
 def run_logged(cmd, log: Path, timeout: float,

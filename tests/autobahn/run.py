@@ -54,45 +54,15 @@ CLOSE_FINE = {"OK", "INFORMATIONAL", "UNIMPLEMENTED"}
 
 # ---- child processes ---------------------------------------------------------------------------
 
-_children: list[subprocess.Popen] = []
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import procs  # noqa: E402  (tests/procs.py: process groups shared with the other drivers)
+from procs import kill, kill_all  # noqa: E402
 
 
 def spawn(cmd, log: Path, **kwargs) -> subprocess.Popen:
-    """Starts cmd in its own process group (so it and its children can be killed together),
-    stdout+stderr appended to log."""
+    """procs.spawn with stdout+stderr appended to log."""
     with open(log, "ab") as out:
-        proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, start_new_session=True,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                **kwargs)
-    _children.append(proc)
-    return proc
-
-
-def kill(proc: subprocess.Popen) -> None:
-    """TERM to proc's process group, KILL after 3 s; reaps proc."""
-    for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        try:
-            proc.wait(wait)
-            if sig == signal.SIGTERM:
-                # The leader is gone; make sure nothing else in its group lingers.
-                os.killpg(proc.pid, signal.SIGKILL)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-        except (ProcessLookupError, PermissionError):
-            break
-    proc.poll()
-    if proc in _children:
-        _children.remove(proc)
-
-
-def kill_all() -> None:
-    for proc in list(_children):
-        kill(proc)
+        return procs.spawn(cmd, stdout=out, stderr=subprocess.STDOUT, **kwargs)
 
 
 def on_signal(signum, _frame):
@@ -179,7 +149,7 @@ def setup(args) -> str | None:
     with open(log, "wb") as err:
         proc = subprocess.Popen(["bash", "tools/godot.sh"], cwd=ROOT, stdout=subprocess.PIPE,
                                 stderr=err, start_new_session=True, stdin=subprocess.DEVNULL)
-        _children.append(proc)
+        procs._children.append(proc)
         try:
             out, _ = proc.communicate(timeout=900)
         except subprocess.TimeoutExpired:

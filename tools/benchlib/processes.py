@@ -5,38 +5,14 @@ from __future__ import annotations
 import os
 import re
 import resource
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from .config import ROOT
 
-_children: list[subprocess.Popen] = []
-
-
-def spawn(cmd, **kwargs) -> subprocess.Popen:
-    """Starts cmd in its own process group, so that it and its children can be killed together."""
-    proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, start_new_session=True,
-                            stdin=subprocess.DEVNULL, **kwargs)
-    _children.append(proc)
-    return proc
-
-
-def kill(proc: subprocess.Popen) -> None:
-    """Terminates proc's process group (TERM, then KILL) and reaps proc."""
-    for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        try:
-            proc.wait(wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    if proc in _children:
-        _children.remove(proc)
+sys.path.insert(0, str(ROOT / "tests"))
+from procs import kill, kill_all, spawn  # noqa: E402,F401  (tests/procs.py, shared by every driver)
 
 
 def run(cmd, log: Path, timeout: float, preexec=None) -> tuple[int | None, str]:
@@ -84,12 +60,6 @@ def rel(path: Path) -> str:
 def die(msg: str) -> None:
     print(f"bench.py: {msg}", file=sys.stderr, flush=True)
     sys.exit(1)
-
-
-def kill_all() -> None:
-    """Kills every child process still running."""
-    for proc in list(_children):
-        kill(proc)
 
 
 # ---- machine load ------------------------------------------------------------------------------
