@@ -25,7 +25,7 @@ func _remote_close(label: String, payload: PackedByteArray) -> Array:
 	var raw: RawPeer = pair[1]
 	raw.send_frame(RawPeer.OP_CLOSE, payload)
 	await until_closed([c], [raw], 3000)
-	await pump([raw], func(): return raw.closed, 1500)
+	await pump([raw], func(): return raw.closed, SLOW_MACHINE_MS)
 	return pair
 
 

@@ -114,7 +114,7 @@ func test_server_on_thread() -> bool:
 	var t := Thread.new()
 	if not check("server on a thread: thread starts", t.start(work) == OK):
 		return false
-	var wait_end := Time.get_ticks_msec() + 2000
+	var wait_end := Time.get_ticks_msec() + THREAD_TIMEOUT_MS
 	while not ready_flag[0] and Time.get_ticks_msec() < wait_end:
 		OS.delay_msec(1)
 	var c = new_peer()

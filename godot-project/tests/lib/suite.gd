@@ -30,6 +30,13 @@ const BINARY := WebSocketPeer.WRITE_MODE_BINARY
 
 ## Upper bound for one test; the runner's per-suite timeout is the last resort.
 const TEST_TIMEOUT_MS := 30000
+## Timing checks here assert what cannot flake: exact lower bounds (a deadline never fires early)
+## and generous upper bounds (it fires, give or take a slow or busy machine). Godot's ticks
+## (CLOCK_MONOTONIC_RAW on Linux, whole ms) and our Rust code's clock (CLOCK_MONOTONIC) can run
+## apart by NTP's slew, at most 0.05 %: a lower bound on a delay that Rust timed allows this much.
+const CLOCK_SLACK_MS := 20
+## What an upper bound allows beyond the rule, for a slow or busy machine (CI shares its cores).
+const SLOW_MACHINE_MS := 3000
 
 var cls := "RustWebSocketPeer"
 ## True when the class under test is the engine's own WebSocketPeer. Checks about deliberate
@@ -143,6 +150,11 @@ func check(name: String, cond: bool, detail := "") -> bool:
 
 func check_eq(name: String, got: Variant, want: Variant) -> bool:
 	return checks.check_eq(name, got, want)
+
+
+## A measured delay (ms) within [lo, hi]; the detail shows it.
+func check_ms(name: String, ms: int, lo: int, hi: int) -> bool:
+	return checks.check(name, ms >= lo and ms <= hi, "after %d ms (want %d to %d)" % [ms, lo, hi])
 
 
 ## A new instance of the class under test; closed abruptly after the test.
