@@ -32,7 +32,7 @@ pub enum Incoming {
 }
 
 /// Why the remote's bytes cannot be accepted.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadError {
     /// A protocol violation, to be answered with close `code`.
     Protocol { code: u16, detail: String },
@@ -101,6 +101,9 @@ pub struct MessageReader {
     saw_close: bool,
     /// A header could not be parsed: where the next frame starts is unknown.
     framing_lost: bool,
+    /// The error `read` returned, if any: the reader's state stopped making sense there, so
+    /// every later `read` gives it again (only `skim` goes on).
+    failed: Option<ReadError>,
 }
 
 impl MessageReader {
@@ -113,6 +116,7 @@ impl MessageReader {
             control: Vec::new(),
             saw_close: false,
             framing_lost: false,
+            failed: None,
         }
     }
 
@@ -124,10 +128,16 @@ impl MessageReader {
     /// Consumes bytes from the front of `input` (unmasking them in place) and returns how many it
     /// used, plus the first complete event if one finished. Call again with the rest to continue.
     /// On an error the count says how far the bytes were taken apart, so `skim` can go on from
-    /// there.
+    /// there. After an error every call returns that error again and uses nothing.
     pub fn read(&mut self, input: &mut [u8]) -> (usize, Result<Option<Incoming>, ReadError>) {
+        if let Some(e) = &self.failed {
+            return (0, Err(e.clone()));
+        }
         let mut pos = 0;
         let outcome = self.read_at(input, &mut pos);
+        if let Err(e) = &outcome {
+            self.failed = Some(e.clone());
+        }
         (pos, outcome)
     }
 
@@ -398,6 +408,25 @@ mod tests {
 
     fn client() -> MessageReader {
         MessageReader::new(Role::Client, 1 << 20)
+    }
+
+    #[test]
+    fn after_an_error_read_repeats_it_and_skim_goes_on() {
+        // A first fragment over the limit: the frame is in progress but no message is kept, so
+        // reading its payload on would have nowhere to go.
+        let mut r = MessageReader::new(Role::Client, 4);
+        let mut bytes = raw_frame(0x2, false, b"too long", None);
+        let (used, first) = r.read(&mut bytes);
+        assert_eq!(first, Err(ReadError::TooBig { size: 8, limit: 4 }));
+        let mut rest = bytes[used..].to_vec();
+        rest.extend(raw_frame(0x0, true, b"more", None));
+        for _ in 0..2 {
+            let again = r.read(&mut rest);
+            assert_eq!(again, (0, Err(ReadError::TooBig { size: 8, limit: 4 })));
+        }
+        rest.extend(raw_frame(0x8, true, &1000u16.to_be_bytes(), None));
+        // Over the rest of the long frame and the next one, up to the close frame's payload.
+        assert_eq!(r.skim(&rest), (rest.len() - 2, Skim::Close));
     }
 
     #[test]
