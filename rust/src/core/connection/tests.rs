@@ -488,6 +488,33 @@ fn unread_packets_hold_back_reading_without_dropping() {
 }
 
 #[test]
+fn unread_bytes_hold_back_reading_without_dropping() {
+    // The packet limit is far away; what holds reading back is the bytes waiting to be read:
+    // as much as the largest message allowed (at least a read buffer's worth).
+    let max_message = ReadBuffer::CHUNK + 3616;
+    let mut h = Harness::connecting();
+    h.conn.set_inbound_limits(InboundLimits {
+        max_message,
+        max_packets: 1000,
+    });
+    let mut bytes = h.accept_response();
+    for i in 0..10u8 {
+        bytes.extend(raw_frame(0x2, true, &[i; 5000], None));
+    }
+    h.server_sends(&bytes);
+    assert_eq!(h.conn.packet_count(), max_message.div_ceil(5000));
+    assert!(!h.conn.wants_read());
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        h.pump();
+        let packet = h.conn.pop_packet().unwrap();
+        assert_eq!(packet.data.len(), 5000);
+        got.push(packet.data[0]);
+    }
+    assert_eq!(got, (0..10).collect::<Vec<u8>>());
+}
+
+#[test]
 fn failed_handshake_reports_why() {
     let mut h = Harness::connecting();
     h.to_server.data.clear();
