@@ -1,6 +1,6 @@
 extends "res://tests/lib/sem_suite.gd"
 # targets: @class WebSocketPeer
-## close(code, reason) against a well-behaved remote, the engine's WebSocketPeer (spec section 7):
+## close(code, reason) against a well-behaved remote, the engine's WebSocketPeer:
 ## states on each side (the closing side shows CLOSING, the remote goes OPEN -> CLOSED), close
 ## code/reason are the remote's values (0 for an empty close frame, -1 after abrupt loss and on a
 ## fresh peer), close(-1), close while CONNECTING, reason length (123 bytes of multibyte chars).

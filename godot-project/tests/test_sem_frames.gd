@@ -1,12 +1,12 @@
 extends "res://tests/lib/sem_suite.gd"
 # targets: @class WebSocketPeer
-## Control frames as a hand-written raw server sends them (spec sections 6.2 and 7), with the class
+## Control frames as a hand-written raw server sends them, with the class
 ## under test as the client: pings are answered with a pong carrying the same payload and never
 ## show up as packets, unsolicited pongs are ignored, frames after a close frame are ignored, and
 ## control frames BETWEEN the fragments of a message (RFC 6455 section 5.4 allows them).
 ##
 ## Differs (README): a ping or pong between fragments (engine: its payload is spliced into the
-## message, spec 6.2; ours: the message arrives intact), an oversized or fragmented control frame
+## message; ours: the message arrives intact), an oversized or fragmented control frame
 ## (engine: dropped abruptly, -1; ours: closed with 1002), and what follows our protocol-error close
 ## (engine: CLOSED at once; ours: waits up to 1 s for the remote to hang up).
 
@@ -66,7 +66,7 @@ func test_unsolicited_pong() -> bool:
 	return true
 
 
-## "Hel" + ping "pp" + "lo " + "World" (the spec's example).
+## "Hel" + ping "pp" + "lo " + "World": a ping between the fragments of a text message.
 func test_ping_between_fragments() -> bool:
 	var pair := await raw_pair("ping between fragments")
 	if pair.is_empty():

@@ -1,6 +1,6 @@
 extends "res://tests/lib/sem_suite.gd"
 # targets: @class WebSocketPeer
-## heartbeat_interval (spec sections 2 and 8), short intervals: an empty ping every interval while
+## heartbeat_interval, short intervals: an empty ping every interval while
 ## OPEN (seen by a raw server), any pong clears the wait, no pong by the next tick drops the
 ## connection abruptly (-1, no close frame), 0 disables (also a pending wait), changes while OPEN
 ## apply at the next poll, no pings while CLOSING, the server side pings too, and the property

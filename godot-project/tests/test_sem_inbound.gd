@@ -1,15 +1,15 @@
 extends "res://tests/lib/sem_suite.gd"
 # targets: @class WebSocketPeer
-## inbound_buffer_size and inbound max_queued_packets, with the class under test as the client
-## (spec sections 2 and 6.3): a single frame over the limit closes with 1009, exactly the limit
+## inbound_buffer_size and inbound max_queued_packets, with the class under test as the client:
+## a single frame over the limit closes with 1009, exactly the limit
 ## (one frame or fragments) is delivered, the value is read when the handshake completes (set while
 ## CONNECTING applies, changed while OPEN does not), and max_queued_packets on the receiver pauses
 ## reading without dropping anything.
 ##
 ## Differs: a FRAGMENTED message larger than inbound_buffer_size. Engine: when it is larger than
 ## the ring buffer (inbound_buffer_size rounded up to a power of 2, minus 1) the ring fills and the
-## connection stalls silently in OPEN (spec 6.3, probe p04 O); when it fits the ring, every later
-## read is desynchronized (spec 6.3, probe P; on 4.6.3 it reads as an empty packet and the next
+## connection stalls silently in OPEN; when it fits the ring, every later
+## read is desynchronized (on 4.6.3 it reads as an empty packet and the next
 ## packet returns the wrong bytes). Ours closes with 1009: the limit is per message.
 ## Also: the per-message limit (several messages each under it), inbound max_queued_packets latched
 ## at the handshake.
@@ -62,7 +62,7 @@ func test_raw_frame_over() -> bool:
 	check_eq("raw frame over inbound: nothing delivered", c.get_available_packet_count(), 0)
 	if not is_engine:
 		# The engine closes with the rest of the frame unread: the kernel may reset the connection
-		# and destroy its close frame (spec 6.3, Q2), so only our side is asserted here.
+		# and destroy its close frame, so only our side is asserted here.
 		check_eq(differs("frame over inbound_buffer_size", "", "the remote receives our 1009 (we drain the rest)"),
 				raw.close_code_received(), 1009)
 	return true
@@ -100,7 +100,7 @@ func test_fragmented_over() -> bool:
 	raw.send_frame(RawPeer.OP_CONT, zeros(600, 5))
 	var what := "2x600-byte fragments, inbound 1000"
 	if is_engine:
-		# The engine stalls (spec 6.3): only what is bounded is asserted, then the peer is dropped.
+		# The engine stalls (its ring buffer fills): only what is bounded is asserted, then the peer is dropped.
 		var changed := func(): return c.get_available_packet_count() > 0 or c.get_ready_state() != OPEN
 		var arrived: bool = await pump([c, raw], changed, 1000)
 		check(differs(what, "delivers nothing within 1 s and stays OPEN (stall)", ""), not arrived,
@@ -258,7 +258,7 @@ func test_set_while_connecting() -> bool:
 
 
 ## Server side: set on the class under test after accept_stream(), before the request arrives:
-## it applies (spec section 2).
+## it applies (the engine reads it when the handshake completes).
 func test_server_set_after_accept() -> bool:
 	var tcp := TCPServer.new()
 	tcp.listen(0, "127.0.0.1")

@@ -1,7 +1,7 @@
 extends "res://tests/lib/sem_suite.gd"
 # targets: @class WebSocketPeer
 ## Sending limits and the PacketPeer layer, with the class under test as the client of an engine
-## server (spec sections 2, 6.1 and 9): outbound_buffer_size (exactly N OK, N+1 ERR_OUT_OF_MEMORY,
+## server: outbound_buffer_size (exactly N OK, N+1 ERR_OUT_OF_MEMORY,
 ## <= 0 disables it, read at each send), max_queued_packets = 0 refuses every send,
 ## get_current_outbound_buffered_amount (0 when idle, 0 unless OPEN), put_var/get_var of several
 ## Variant types, put_var's encode_buffer_max_size and objects, empty packets, get_packet_error

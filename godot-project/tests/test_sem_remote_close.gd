@@ -1,6 +1,6 @@
 extends "res://tests/lib/sem_suite.gd"
 # targets: @class WebSocketPeer
-## Close frames as the remote sends them (spec sections 6.2 and 7): valid codes are reported and
+## Close frames as the remote sends them: valid codes are reported and
 ## echoed with the same code and reason, an empty close frame is reported as 0 and echoed empty,
 ## invalid codes are answered with 1002, an invalid UTF-8 reason with 1007. The class under test
 ## is the client of a raw server, and in test_server_side the server of an engine client that

@@ -1,6 +1,6 @@
 extends "res://tests/lib/sem_suite.gd"
 # targets: @class WebSocketPeer
-## Messages received before the connection left OPEN (godot#107442, spec sections 6.4 and 7).
+## Messages received before the connection left OPEN (godot#107442).
 ##
 ## Differs (README): the engine makes every unread message unreachable as soon as the state leaves
 ## OPEN (get_available_packet_count 0, get_packet FAILED) and erases them at CLOSED; ours keeps

@@ -49,7 +49,7 @@ func test_bad_streams() -> bool:
 
 
 ## A peer that served a connection (closed with 4000) keeps what it reports when a later
-## accept_stream() is refused. Engine: its reset runs before the type check (spec 5.1).
+## accept_stream() is refused. Engine: its reset runs before the type check.
 func test_bad_streams_after_close() -> bool:
 	var srv := ws_server(cls)
 	var c := WebSocketPeer.new()
