@@ -161,3 +161,43 @@ impl fmt::Display for WsError {
 }
 
 impl std::error::Error for WsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_failures_say_it_was_the_proxy() {
+        let e = |failure| WsError::Proxy {
+            proxy: "127.0.0.1:3128".into(),
+            target: "example.com:443".into(),
+            failure,
+        };
+        let cases = [
+            (
+                e(ProxyFailure::Refused("407 Proxy Authentication Required".into())),
+                "proxy 127.0.0.1:3128 refused CONNECT example.com:443: 407 Proxy Authentication Required",
+            ),
+            (
+                e(ProxyFailure::Unreachable(Box::new(WsError::Connect("refused".into())))),
+                "proxy 127.0.0.1:3128 unreachable: could not connect: refused",
+            ),
+            (
+                e(ProxyFailure::TimedOut { secs: 10 }),
+                "proxy 127.0.0.1:3128 timed out: no complete answer to CONNECT example.com:443 within 10 s",
+            ),
+            (
+                e(ProxyFailure::Closed { received: 0 }),
+                "proxy 127.0.0.1:3128 closed the connection without answering CONNECT example.com:443",
+            ),
+            (
+                e(ProxyFailure::Closed { received: 17 }),
+                "proxy 127.0.0.1:3128 closed the connection in the middle of its answer to CONNECT \
+                 example.com:443 (after 17 bytes)",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+}

@@ -214,3 +214,138 @@ impl Link {
         *self = Link::Down;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::thread::JoinHandle;
+    use std::time::Duration;
+
+    const REQUEST: &[u8] = b"CONNECT target.invalid:80 HTTP/1.1\r\nHost: target.invalid:80\r\n\r\n";
+
+    /// A proxy on a thread: accepts one connection, checks the request, sends `answer` (if any),
+    /// then holds the connection until the client hangs up.
+    fn proxy(answer: Option<&'static [u8]>) -> (u16, JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            while !got.ends_with(b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            assert_eq!(got, REQUEST);
+            if let Some(answer) = answer {
+                s.write_all(answer).unwrap();
+            }
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        });
+        (port, handle)
+    }
+
+    fn connecting(port: u16, now: Instant) -> Link {
+        Link::Connecting {
+            connector: Connector::start("127.0.0.1", port, Timeouts::default(), now),
+            hop: Some(Hop {
+                proxy: format!("127.0.0.1:{port}"),
+                target: "target.invalid:80".into(),
+                request: REQUEST.to_vec(),
+            }),
+            tls: None,
+        }
+    }
+
+    /// Advances at the fixed time `now` until the link leaves `Unchanged` (or `stop` says so),
+    /// for at most 5 s of real time.
+    fn drive(link: &mut Link, now: Instant, stop: impl Fn(&Link) -> bool) -> Option<Step> {
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            match link.advance(&Timeouts::default(), now) {
+                Step::Unchanged if stop(link) => return None,
+                Step::Unchanged => std::thread::sleep(Duration::from_millis(1)),
+                step => return Some(step),
+            }
+        }
+        panic!("the link made no progress within 5 s");
+    }
+
+    fn proxy_failure(step: Option<Step>) -> ProxyFailure {
+        match step {
+            Some(Step::Failed(WsError::Proxy {
+                failure, target, ..
+            })) => {
+                assert_eq!(target, "target.invalid:80");
+                failure
+            }
+            Some(Step::Failed(e)) => panic!("not a proxy failure: {e}"),
+            _ => panic!("did not fail"),
+        }
+    }
+
+    #[test]
+    fn a_200_answer_brings_the_transport_up_to_the_target() {
+        let (port, proxy) = proxy(Some(b"HTTP/1.0 200 Connection established\r\n\r\n"));
+        let mut link = connecting(port, Instant::now());
+        assert!(matches!(
+            drive(&mut link, Instant::now(), |_| false),
+            Some(Step::Ready)
+        ));
+        assert!(matches!(link, Link::Up(Transport::Tcp(_))));
+        link.shut();
+        proxy.join().unwrap();
+    }
+
+    #[test]
+    fn a_refusal_fails_with_the_status_line() {
+        let (port, proxy) = proxy(Some(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n"));
+        let mut link = connecting(port, Instant::now());
+        let failure = proxy_failure(drive(&mut link, Instant::now(), |_| false));
+        assert_eq!(
+            failure,
+            ProxyFailure::Refused("407 Proxy Authentication Required".into())
+        );
+        assert!(matches!(link, Link::Down));
+        proxy.join().unwrap();
+    }
+
+    #[test]
+    fn a_proxy_nobody_listens_on_is_unreachable() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut link = connecting(port, Instant::now());
+        match proxy_failure(drive(&mut link, Instant::now(), |_| false)) {
+            ProxyFailure::Unreachable(inner) => {
+                assert!(matches!(*inner, WsError::Connect(_)), "{inner}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_silent_proxy_times_out_at_the_deadline_in_virtual_time() {
+        let (port, proxy) = proxy(None);
+        let t0 = Instant::now();
+        let mut link = connecting(port, t0);
+        let tunneling = |l: &Link| matches!(l, Link::Tunneling { .. });
+        assert!(drive(&mut link, t0, tunneling).is_none());
+        let deadline = t0 + Timeouts::default().proxy;
+        let just_before = deadline - Duration::from_millis(1);
+        assert!(matches!(
+            link.advance(&Timeouts::default(), just_before),
+            Step::Unchanged
+        ));
+        let failure = proxy_failure(Some(link.advance(&Timeouts::default(), deadline)));
+        assert_eq!(failure, ProxyFailure::TimedOut { secs: 10 });
+        proxy.join().unwrap();
+    }
+}

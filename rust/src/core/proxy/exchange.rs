@@ -205,4 +205,39 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// Damaged answers (bit flips, cuts, inserted bytes) never panic, and whatever is accepted
+    /// is a 2xx head no longer than the input.
+    #[test]
+    fn damaged_answers_never_panic() {
+        let valid = b"HTTP/1.1 200 Connection established\r\nProxy-agent: x\r\n\r\n";
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut input = valid.to_vec();
+            for _ in 0..(next() % 4 + 1) {
+                let at = next() as usize % input.len();
+                match next() % 3 {
+                    0 => input[at] ^= 1 << (next() % 8),
+                    1 => input.truncate(at),
+                    _ => input.insert(at, next() as u8),
+                }
+                if input.is_empty() {
+                    input.push(b'H');
+                }
+            }
+            if let Ok(Some(n)) = read_answer(&input) {
+                assert!(n <= input.len());
+                assert!(
+                    input.starts_with(b"HTTP/1.") && input[9] == b'2',
+                    "{input:?}"
+                );
+            }
+        }
+    }
 }
