@@ -62,8 +62,12 @@ def ensure_tinyproxy(rep, logs: Path) -> str | None:
     log = logs / "apt-tinyproxy.log"
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     with open(log, "wb") as out:
-        ok = all(subprocess.run(cmd, stdout=out, stderr=out, env=env, timeout=600).returncode == 0
-                 for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "tinyproxy"]))
+        try:
+            ok = all(subprocess.run(cmd, stdout=out, stderr=out, env=env, timeout=600).returncode == 0
+                     for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "tinyproxy"]))
+        except (OSError, subprocess.TimeoutExpired) as e:  # no apt-get, or it hung
+            out.write(f"\n{e}\n".encode())
+            ok = False
     found = shutil.which("tinyproxy")
     if not rep.check("proxies", "tinyproxy installed with apt-get", ok and found is not None,
                      f"see {log}"):
@@ -141,8 +145,8 @@ def _start_bad_proxy(rep, python: Path, peers: Path, directory: Path) -> tuple[s
 
 
 def start(rep, python: Path | None, peers: Path, logs: Path) -> tuple[list, Path | None]:
-    """Starts every proxy; returns (processes, directory of proxies.json). A proxy that cannot
-    start is a failed check, and the suite's checks that need it fail too."""
+    """Starts every proxy; returns ([(name, process)], directory of proxies.json). A proxy that
+    cannot start is a failed check, and the suite's checks that need it fail too."""
     directory = logs / "proxies"
     directory.mkdir(parents=True, exist_ok=True)
     procs, info = [], {}
@@ -158,7 +162,7 @@ def start(rep, python: Path | None, peers: Path, logs: Path) -> tuple[list, Path
     for name, starter in starters:
         proc, entry = starter()
         if proc:
-            procs.append(proc)
+            procs.append((name, proc))
             info[name] = entry
     (directory / "proxies.json").write_text(json.dumps(info, indent=1))
     rep.info("proxies on 127.0.0.1: " + ", ".join(f"{k} {v['port']}" for k, v in info.items()))

@@ -503,9 +503,9 @@ def main() -> int:
             if proc is not None and proc.poll() is not None:
                 rep.check("peers", f"{script} stayed up", False, f"exited with status {proc.returncode}")
                 rep.show_tail(LOGS / script.replace(".py", ".log"))
-        for proc in proxy_procs:
+        for name, proc in proxy_procs:
             if proc.poll() is not None:
-                rep.check("proxies", f"{Path(str(proc.args[0])).name} {proc.args[1:3]} stayed up", False,
+                rep.check("proxies", f"{name} stayed up", False,
                           f"exited with status {proc.returncode} (tests/.logs/proxies/)")
     elif not selected("cargo", args.only) and not godot_steps:
         rep.info(f"nothing matches --only {' '.join(args.only)}")
