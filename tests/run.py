@@ -5,6 +5,8 @@ Steps, each reported as checks (`PASS group: name` / `FAIL group: name: detail`)
   cargo    `cargo test --workspace`, one check per Rust test (a build failure is one failed check)
   build    tools/build.sh (builds the extension and installs it into godot-project/addons/)
   godot    tools/godot.sh (finds or installs Godot 4) and `--import` of godot-project
+  proxies  only with test_proxy: tinyproxy (apt-get install when missing), proxy.py and
+           tests/peers/bad_proxy.py (see tests/proxies.py)
   peers    tests/.venv with the pinned Python packages (tests/peers/requirements.txt), then
            tests/peers/echo_server.py on a free port and tests/peers/tls_server.py (wss:// servers
            with certificates it makes into tests/.logs/tls/); Node's pinned `ws` (tests/package.json,
@@ -58,17 +60,19 @@ TAIL_LINES = 40
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from procs import _children, kill, kill_all, spawn  # noqa: E402  (shared with the other drivers)
+import proxies  # noqa: E402  (the proxy suite's proxies)
 
 
 def run_logged(cmd, log: Path, timeout: float,
-               abort: tuple[re.Pattern, str] | None = None) -> tuple[int | None, str]:
+               abort: tuple[re.Pattern, str] | None = None, env: dict | None = None) -> tuple[int | None, str]:
     """Runs cmd with stdout+stderr into log. Returns (exit status, "") or (None, why it was killed).
 
     abort: (pattern, reason): kill early when the log matches pattern (e.g. Godot failed to
-    compile the script and would otherwise sit idle until the timeout)."""
+    compile the script and would otherwise sit idle until the timeout). env: the child's
+    environment (default: the runner's)."""
     with open(log, "wb") as out:
         try:
-            proc = spawn(cmd, stdout=out, stderr=subprocess.STDOUT)
+            proc = spawn(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         except OSError as e:  # e.g. cargo not installed
             out.write(f"cannot start {cmd[0]}: {e}\n".encode())
             return None, f"cannot start {cmd[0]}: {e.strerror}"
@@ -384,12 +388,12 @@ def suite_targets(path: Path, default_class: str) -> list[str]:
 
 
 def run_suite(rep: Report, godot: str, path: Path, cls: str, group: str, echo_port: int,
-              timeout: float, extra_args: list[str] = ()) -> None:
+              timeout: float, extra_args: list[str] = (), env: dict | None = None) -> None:
     log = LOGS / f"{group}.log"
     started = time.monotonic()
     cmd = [godot, "--headless", "--path", PROJECT, "--script", f"res://tests/{path.name}",
            "--", f"--class={cls}", f"--echo-port={echo_port}", *extra_args]
-    rc, reason = run_logged(cmd, log, timeout, abort=(LOAD_FAILED, "the script failed to compile"))
+    rc, reason = run_logged(cmd, log, timeout, abort=(LOAD_FAILED, "the script failed to compile"), env=env)
     failed_before = rep.failed
     passed = failed = 0
     done = None
@@ -469,10 +473,13 @@ def main() -> int:
         echo, echo_port = start_echo_server(rep, python) if python else (None, 0)
         tls, tls_dir = start_tls_server(rep, python) if python else (None, None)
         node = ensure_node(rep)
+        # Proxies only when the proxy suite runs (a first run installs tinyproxy).
+        proxy_procs, proxy_dir = (proxies.start(rep, python, PEERS, LOGS)
+                                  if any(g[0].stem == "test_proxy" for g in groups) else ([], None))
         # Empty values: the suites' checks that need that peer fail with "not available".
         SCRATCH.mkdir(exist_ok=True)
         extra = [f"--python={python or ''}", f"--node={node or ''}", f"--peers-dir={PEERS}",
-                 f"--tls-dir={tls_dir or ''}", f"--scratch-dir={SCRATCH}"]
+                 f"--tls-dir={tls_dir or ''}", f"--scratch-dir={SCRATCH}", f"--proxy-dir={proxy_dir or ''}"]
         for path, cls, group, mode in groups:
             if godot is None:
                 rep.check(group, "suite run", False, "not run: no Godot (see the godot check)")
@@ -480,7 +487,8 @@ def main() -> int:
                 # Running would test whatever library an earlier build left behind.
                 rep.check(group, "suite run", False, "not run: tools/build.sh failed")
             else:
-                run_suite(rep, godot, path, cls, group, echo_port, args.timeout, extra + mode)
+                run_suite(rep, godot, path, cls, group, echo_port, args.timeout, extra + mode,
+                          proxies.suite_env(path.stem, proxy_dir))
         if godot is not None and built and godot_steps:
             if selected("docs", args.only):
                 step_docs(rep, godot)
@@ -495,6 +503,10 @@ def main() -> int:
             if proc is not None and proc.poll() is not None:
                 rep.check("peers", f"{script} stayed up", False, f"exited with status {proc.returncode}")
                 rep.show_tail(LOGS / script.replace(".py", ".log"))
+        for name, proc in proxy_procs:
+            if proc.poll() is not None:
+                rep.check("proxies", f"{name} stayed up", False,
+                          f"exited with status {proc.returncode} (tests/.logs/proxies/)")
     elif not selected("cargo", args.only) and not godot_steps:
         rep.info(f"nothing matches --only {' '.join(args.only)}")
 

@@ -29,6 +29,10 @@ EXPECTED = {
     "STATE_OPEN value": "STATE_OPEN = 1",
     "enum WriteMode": "enum WriteMode:",
     "extra method documented": "Why the current (or last) connection failed",
+    "proxy setter signature": "Error set_http_proxy(host: String, port: int)",
+    "proxy setter description": "Sets the HTTP proxy for ws:// URLs",
+    "https proxy setter description": "Sets the HTTP proxy for wss:// URLs",
+    "proxy_from_environment with default": "proxy_from_environment [default: false]",
 }
 
 

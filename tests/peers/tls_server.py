@@ -6,6 +6,7 @@ Usage: tls_server.py --dir DIR [--host 127.0.0.1]
 Writes into DIR (PEM files, EC P-256 keys, made with `cryptography`):
   ca.crt, ca.key                 "godot-websocket test CA", a private CA
   localhost.crt/.key             leaf signed by the CA: SAN DNS:localhost, IP:127.0.0.1
+  localhost_only.crt/.key        leaf signed by the CA for DNS:localhost only (no IP address)
   other.crt/.key                 leaf signed by the CA for DNS:other.example only (wrong host)
   expired.crt/.key               like localhost, but it expired yesterday
   other_ca.crt, foreign.crt/.key a second CA, and a localhost leaf signed by it
@@ -13,7 +14,7 @@ Then serves wss:// on one free port per leaf certificate, all with the behaviour
 echo_server.py (by path: /echo, /close, /protocol, ...) plus `/forbidden`, which is refused with
 HTTP 403 instead of 101, and `/sni`, which first sends one text message: the server name the
 client sent in its TLS hello (SNI), or "" without one; then echoes. When listening it writes DIR/servers.json
-  {"ports": {"ok": P, "wronghost": P, "expired": P, "foreign": P}, "dir": DIR}
+  {"ports": {"ok": P, "localhost_only": P, "wronghost": P, "expired": P, "foreign": P}, "dir": DIR}
 and prints exactly one line on stdout, `READY <port of "ok">`; logs go to stderr.
 """
 
@@ -99,12 +100,13 @@ def make_certificates(directory: Path) -> dict[str, str]:
     ca_key, ca = make_ca("godot-websocket test CA")
     write(directory, "ca", ca_key, ca)
     write(directory, "localhost", *make_leaf(ca_key, ca, "localhost", ["localhost"], ["127.0.0.1"]))
+    write(directory, "localhost_only", *make_leaf(ca_key, ca, "localhost", ["localhost"], []))
     write(directory, "other", *make_leaf(ca_key, ca, "other.example", ["other.example"], []))
     write(directory, "expired", *make_leaf(ca_key, ca, "localhost", ["localhost"], ["127.0.0.1"], expired=True))
     other_key, other_ca = make_ca("godot-websocket other CA")
     write(directory, "other_ca", None, other_ca)
     write(directory, "foreign", *make_leaf(other_key, other_ca, "localhost", ["localhost"], ["127.0.0.1"]))
-    return {"ok": "localhost", "wronghost": "other", "expired": "expired", "foreign": "foreign"}
+    return {"ok": "localhost", "localhost_only": "localhost_only", "wronghost": "other", "expired": "expired", "foreign": "foreign"}
 
 
 # SNI seen per TLS connection (keyed by the SSLObject, which the handler finds in the transport).

@@ -8,6 +8,7 @@ extends SceneTree
 ##   --peers-dir          tests/peers (absolute)
 ##   --tls-dir            where tests/peers/tls_server.py put its certificates and servers.json
 ##   --scratch-dir        a directory for the external clients' result files
+##   --proxy-dir          where tests/proxies.py put proxies.json (ports, logs of the proxies)
 ##   --coalesce           peers of the class under test get `coalesce_writes = true` (if it has it)
 ##
 ## Each test is a method (usually a coroutine) that records checks and ends with `return true`.
@@ -48,6 +49,7 @@ var node_path := ""
 var peers_dir := ""
 var tls_dir := ""
 var scratch_dir := ""
+var proxy_dir := ""
 ## --coalesce: new_peer() turns write coalescing on.
 var coalesce := false
 var checks := Check.new()
@@ -81,6 +83,8 @@ func _initialize() -> void:
 			tls_dir = arg.trim_prefix("--tls-dir=")
 		elif arg.begins_with("--scratch-dir="):
 			scratch_dir = arg.trim_prefix("--scratch-dir=")
+		elif arg.begins_with("--proxy-dir="):
+			proxy_dir = arg.trim_prefix("--proxy-dir=")
 		elif arg == "--coalesce":
 			coalesce = true
 	is_engine = cls == "WebSocketPeer"

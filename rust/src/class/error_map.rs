@@ -2,7 +2,7 @@
 
 use godot::global::{godot_error, godot_warn, Error};
 
-use crate::core::error::WsError;
+use crate::core::error::{ProxyFailure, WsError};
 
 /// The `Error` code a GDScript caller gets for `e` (the engine's code where it has one).
 pub fn code_for(e: &WsError) -> Error {
@@ -21,6 +21,14 @@ pub fn code_for(e: &WsError) -> Error {
         | WsError::MessageTooBig { .. }
         | WsError::ConnectionLost(_) => Error::FAILED,
         WsError::Tls(_) => Error::ERR_CANT_CONNECT,
+        WsError::Proxy { failure, .. } => match failure {
+            ProxyFailure::Unreachable(why) => code_for(why),
+            ProxyFailure::TimedOut { .. } => Error::ERR_TIMEOUT,
+            ProxyFailure::Refused(_) => Error::ERR_CANT_CONNECT,
+            ProxyFailure::BadAnswer(_) | ProxyFailure::Closed { .. } | ProxyFailure::Lost(_) => {
+                Error::FAILED
+            }
+        },
     }
 }
 

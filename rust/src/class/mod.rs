@@ -6,5 +6,6 @@ pub mod enums;
 mod error_map;
 mod packet_peer;
 pub mod peer;
+mod proxy;
 mod status;
 mod tls_options;

@@ -12,6 +12,7 @@ use super::error_map::{refuse, warn_ended};
 use super::tls_options;
 use crate::core::config::{InboundLimits, OutboundLimits};
 use crate::core::error::WsError;
+use crate::core::proxy::ProxySettings;
 use crate::core::state::ReadyState;
 use crate::core::url;
 use crate::session::{Session, Settings};
@@ -77,6 +78,20 @@ pub struct WebSocketPeer {
     #[var(get, set, usage_flags = [DEFAULT])]
     pub(super) coalesce_writes: bool,
 
+    /// Off by default: only proxies set with [method set_http_proxy] and [method set_https_proxy]
+    /// are used, as in the engine's [HTTPClient], so a variable the game did not set cannot
+    /// change where it connects. When on, a URL whose scheme has no proxy set goes through the
+    /// one named by the environment variables `ws_proxy`, `WS_PROXY`, `http_proxy`,
+    /// `HTTP_PROXY` (for `ws://`) or `wss_proxy`, `WSS_PROXY`, `https_proxy`, `HTTPS_PROXY` (for
+    /// `wss://`), the first one set, e.g. `http://user:password@proxy:3128`; unless
+    /// `no_proxy`/`NO_PROXY` lists the host (`*`, names with their subdomains, IP addresses
+    /// and ranges, optional `:port`). Read at [method connect_to_url], which fails with
+    /// [constant ERR_INVALID_PARAMETER] for a variable that is not an `http://` proxy.
+    #[var(usage_flags = [DEFAULT])]
+    pub(super) proxy_from_environment: bool,
+
+    /// Proxies set with `set_http_proxy` / `set_https_proxy`.
+    pub(super) proxies: ProxySettings,
     pub(super) session: Option<Session>,
     pub(super) requested_url: GString,
     /// Whether the failure of the current connection was already reported.
@@ -100,10 +115,14 @@ impl WebSocketPeer {
     /// [method TLSOptions.client_unsafe] checks nothing, and `client_unsafe(chain)` checks the
     /// chain but not the name. Ignored for `ws://`.
     ///
+    /// Through an HTTP proxy ([method set_http_proxy], [method set_https_proxy],
+    /// [member proxy_from_environment]) the connection is a `CONNECT` tunnel to the URL's host
+    /// and port, and a `wss://` server's certificate is still checked against the URL's host.
+    ///
     /// Fails with [constant ERR_INVALID_PARAMETER] for a URL that is not `ws://` or `wss://`, has
-    /// no host or a bad port, for server [TLSOptions] or an unreadable trusted chain, and for
-    /// malformed [member handshake_headers]; with [constant ERR_ALREADY_IN_USE] while connecting
-    /// or open.
+    /// no host or a bad port, for server [TLSOptions] or an unreadable trusted chain, for
+    /// malformed [member handshake_headers] and for an unusable proxy from the environment; with
+    /// [constant ERR_ALREADY_IN_USE] while connecting or open.
     #[func]
     fn connect_to_url(
         &mut self,
@@ -371,6 +390,10 @@ impl WebSocketPeer {
             coalesce: self.coalesce_writes,
             timeouts: Default::default(),
             tls: Default::default(),
+            proxy: ProxySettings {
+                from_environment: self.proxy_from_environment,
+                ..self.proxies.clone()
+            },
         }
     }
 

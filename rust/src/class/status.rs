@@ -11,7 +11,8 @@ use crate::core::state::Role;
 
 #[godot_api(secondary)]
 impl WebSocketPeer {
-    /// The remote IP address, or `""` when there is no TCP connection.
+    /// The remote IP address, or `""` when there is no TCP connection. Through an HTTP proxy,
+    /// the proxy's address (the TCP connection is to the proxy).
     #[func]
     fn get_connected_host(&self) -> GString {
         self.peer_addr()
@@ -19,7 +20,7 @@ impl WebSocketPeer {
             .unwrap_or_default()
     }
 
-    /// The remote port, or `0` when there is no TCP connection.
+    /// The remote port, or `0` when there is no TCP connection (the proxy's, through a proxy).
     #[func]
     fn get_connected_port(&self) -> i32 {
         self.peer_addr().map_or(0, |a| i32::from(a.port()))
@@ -96,8 +97,11 @@ impl WebSocketPeer {
     /// words: for example `could not resolve host: ...`, `could not connect: ... Connection
     /// refused`, `timed out during TLS handshake`, `TLS: the certificate of example.com has
     /// expired`, `handshake failed: server answered HTTP 403 Forbidden instead of 101 Switching
-    /// Protocols`, `protocol error (closed with 1002): ...`. Empty while all is well and after a
-    /// normal close. Not in the engine's class, which only reports close code -1.
+    /// Protocols`, `protocol error (closed with 1002): ...`. Failures of an HTTP proxy begin with `proxy
+    /// HOST:PORT`: `... unreachable: could not connect: ...`, `... refused CONNECT host:443: 407
+    /// Proxy Authentication Required` (the proxy's status line), `... timed out: ...`, `... sent
+    /// an invalid answer ...`, `... closed the connection ...`. Empty while all is well and after
+    /// a normal close. Not in the engine's class, which only reports close code -1.
     #[func]
     fn get_error_message(&self) -> GString {
         let cause = self.session.as_ref().and_then(|s| s.connection().cause());

@@ -73,6 +73,9 @@ pub struct Timeouts {
     pub resolve: Duration,
     /// TCP connect, per address tried (the engine's `connect_timeout_seconds` default). Default 30 s.
     pub connect: Duration,
+    /// Through an HTTP proxy: from the TCP connection to the proxy being up to its complete
+    /// answer to `CONNECT`. Default 10 s.
+    pub proxy: Duration,
     /// The TLS handshake of a `wss://` connection. Default 10 s.
     pub tls: Duration,
     /// From the TCP connection (or TLS session) being up to the 101 response (client) or to the upgrade request
@@ -90,6 +93,7 @@ impl Default for Timeouts {
         Timeouts {
             resolve: Duration::from_secs(30),
             connect: Duration::from_secs(30),
+            proxy: Duration::from_secs(10),
             tls: Duration::from_secs(10),
             handshake: Duration::from_secs(10),
             accept: Duration::from_secs(5),

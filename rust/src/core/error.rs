@@ -73,6 +73,30 @@ pub enum WsError {
     MessageTooBig { size: u64, limit: usize },
     /// The transport failed or the remote went away without a closing handshake.
     ConnectionLost(String),
+    /// The HTTP proxy (`proxy`, as `host:port`) did not open the tunnel to `target`.
+    Proxy {
+        proxy: String,
+        target: String,
+        failure: ProxyFailure,
+    },
+}
+
+/// How the `CONNECT` exchange with an HTTP proxy failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProxyFailure {
+    /// Resolving the proxy's name or connecting to it failed (the cause inside).
+    Unreachable(Box<WsError>),
+    /// No complete answer within the deadline (whole seconds).
+    TimedOut { secs: u64 },
+    /// The proxy answered with a status other than 2xx: its status line, e.g.
+    /// `407 Proxy Authentication Required`.
+    Refused(String),
+    /// The answer is not HTTP, its head is too long, or bytes followed it before we spoke.
+    BadAnswer(String),
+    /// The proxy closed the connection after `received` bytes of an incomplete answer.
+    Closed { received: usize },
+    /// The socket failed during the exchange.
+    Lost(String),
 }
 
 impl fmt::Display for WsError {
@@ -103,8 +127,77 @@ impl fmt::Display for WsError {
                 "message of {size}+ bytes exceeds inbound_buffer_size {limit} (closed with 1009)"
             ),
             WsError::ConnectionLost(why) => write!(f, "connection lost: {why}"),
+            WsError::Proxy {
+                proxy,
+                target,
+                failure,
+            } => match failure {
+                ProxyFailure::Unreachable(why) => write!(f, "proxy {proxy} unreachable: {why}"),
+                ProxyFailure::TimedOut { secs } => write!(
+                    f,
+                    "proxy {proxy} timed out: no complete answer to CONNECT {target} within {secs} s"
+                ),
+                ProxyFailure::Refused(status) => {
+                    write!(f, "proxy {proxy} refused CONNECT {target}: {status}")
+                }
+                ProxyFailure::BadAnswer(why) => {
+                    write!(f, "proxy {proxy} sent an invalid answer to CONNECT {target}: {why}")
+                }
+                ProxyFailure::Closed { received: 0 } => write!(
+                    f,
+                    "proxy {proxy} closed the connection without answering CONNECT {target}"
+                ),
+                ProxyFailure::Closed { received } => write!(
+                    f,
+                    "proxy {proxy} closed the connection in the middle of its answer to CONNECT \
+                     {target} (after {received} bytes)"
+                ),
+                ProxyFailure::Lost(why) => {
+                    write!(f, "proxy {proxy}: connection lost during CONNECT {target}: {why}")
+                }
+            },
         }
     }
 }
 
 impl std::error::Error for WsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_failures_say_it_was_the_proxy() {
+        let e = |failure| WsError::Proxy {
+            proxy: "127.0.0.1:3128".into(),
+            target: "example.com:443".into(),
+            failure,
+        };
+        let cases = [
+            (
+                e(ProxyFailure::Refused("407 Proxy Authentication Required".into())),
+                "proxy 127.0.0.1:3128 refused CONNECT example.com:443: 407 Proxy Authentication Required",
+            ),
+            (
+                e(ProxyFailure::Unreachable(Box::new(WsError::Connect("refused".into())))),
+                "proxy 127.0.0.1:3128 unreachable: could not connect: refused",
+            ),
+            (
+                e(ProxyFailure::TimedOut { secs: 10 }),
+                "proxy 127.0.0.1:3128 timed out: no complete answer to CONNECT example.com:443 within 10 s",
+            ),
+            (
+                e(ProxyFailure::Closed { received: 0 }),
+                "proxy 127.0.0.1:3128 closed the connection without answering CONNECT example.com:443",
+            ),
+            (
+                e(ProxyFailure::Closed { received: 17 }),
+                "proxy 127.0.0.1:3128 closed the connection in the middle of its answer to CONNECT \
+                 example.com:443 (after 17 bytes)",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod handshake;
 pub mod heartbeat;
 pub mod inbox;
 pub mod outbound;
+pub mod proxy;
 pub mod read_buffer;
 pub mod reader;
 pub mod state;

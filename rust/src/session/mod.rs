@@ -15,13 +15,14 @@ use crate::core::connection::Connection;
 use crate::core::error::WsError;
 use crate::core::handshake::client::{ClientHandshake, ClientRequest};
 use crate::core::handshake::server::{ServerConfig, ServerHandshake};
+use crate::core::proxy::{self, exchange, ProxySettings};
 use crate::core::state::ReadyState;
 use crate::core::url::Target;
 use crate::transport::stream_peer::StreamPeerIo;
 use crate::transport::tcp::Connector;
 use crate::transport::tls_config::{self, TlsSettings};
 use crate::transport::Transport;
-use link::{Link, Step};
+use link::{Hop, Link, Step};
 
 /// Reads per poll at most, so a remote that floods us cannot hold the game's frame.
 const MAX_READS_PER_POLL: usize = 256;
@@ -47,6 +48,8 @@ pub struct Settings {
     pub tls: TlsSettings,
     /// Write coalescing (see [`Session::set_coalesce`]).
     pub coalesce: bool,
+    /// HTTP proxies for client connections (see `core::proxy`).
+    pub proxy: ProxySettings,
 }
 
 /// A connection and the link it runs over.
@@ -63,10 +66,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a client connection to `target`. Fails only for problems found before any IO
-    /// (bad headers, unusable TLS options); network failures show up later as a CLOSED
-    /// connection.
+    /// Starts a client connection to `target`, through an HTTP proxy when the settings (or,
+    /// when they allow it, the process environment) name one. Fails only for problems found
+    /// before any IO (bad headers, unusable TLS options, an unusable proxy from the
+    /// environment); network failures show up later as a CLOSED connection.
     pub fn connect(target: &Target, settings: &Settings, now: Instant) -> Result<Session, WsError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let proxy = proxy::route(&settings.proxy, target, &env)?;
         let tls = if target.secure {
             let invalid = |e: WsError| WsError::InvalidArgument(format!("TLS options: {e}"));
             let config = tls_config::client_config(&settings.tls).map_err(invalid)?;
@@ -84,8 +90,24 @@ impl Session {
         let (handshake, bytes) = ClientHandshake::start(&request)?;
         let mut conn = Connection::client(handshake, bytes, settings.timeouts);
         apply(&mut conn, settings);
-        let connector = Connector::start(&target.host, target.port, settings.timeouts, now);
-        let link = Link::Connecting { connector, tls };
+        // Through a proxy, TCP goes to the proxy (its name resolved like any other, off the
+        // frame), and the target's name goes unresolved into the CONNECT request.
+        let (host, port) = proxy
+            .as_ref()
+            .map_or((target.host.as_str(), target.port), |p| {
+                (p.host.as_str(), p.port)
+            });
+        let connector = Connector::start(host, port, settings.timeouts, now);
+        let hop = proxy.map(|p| Hop {
+            proxy: p.to_string(),
+            target: exchange::authority(target),
+            request: exchange::connect_request(target, &p),
+        });
+        let link = Link::Connecting {
+            connector,
+            hop,
+            tls,
+        };
         let mut session = Session {
             conn,
             link,

@@ -7,6 +7,7 @@ pub mod stream_peer;
 pub mod tcp;
 pub mod tls;
 pub mod tls_config;
+pub mod tunnel;
 mod x509;
 
 use std::io::{self, IoSlice, Read, Write};
