@@ -80,7 +80,7 @@ func test_deadlines() -> bool:
 		var when: int = ended.get(label, -1)
 		# Each deadline starts after connect_to_url (TLS: once TCP is up; upgrade: once TCP or TLS
 		# is up). Exact rules: core/connection/tests.rs `every_wait_has_a_deadline` (upgrade),
-		# session/link.rs `Link::advance` (TLS).
+		# session/link.rs `a_silent_tls_server_times_out_at_the_deadline_in_virtual_time` (TLS).
 		check_ms("%s: at the 10 s deadline" % label, when, DEADLINE_MS - CLOCK_SLACK_MS, DEADLINE_MS + SLOW_MACHINE_MS)
 		check_eq("%s: close code -1" % label, p.get_close_code(), -1)
 		check("%s: get_error_message says \"%s\"" % [label, c[4]], p.get_error_message().contains(c[4]),

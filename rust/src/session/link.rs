@@ -348,4 +348,37 @@ mod tests {
         assert_eq!(failure, ProxyFailure::TimedOut { secs: 10 });
         proxy.join().unwrap();
     }
+
+    #[test]
+    fn a_silent_tls_server_times_out_at_the_deadline_in_virtual_time() {
+        // TCP completes in the listen backlog; nobody ever answers the client hello.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let settings = crate::transport::tls_config::TlsSettings::default();
+        let tls = (
+            crate::transport::tls_config::client_config(&settings).unwrap(),
+            crate::transport::tls_config::server_name("localhost", &settings).unwrap(),
+        );
+        let t0 = Instant::now();
+        let mut link = Link::Connecting {
+            connector: Connector::start("127.0.0.1", port, Timeouts::default(), t0),
+            hop: None,
+            tls: Some(tls),
+        };
+        let securing = |l: &Link| matches!(l, Link::Securing { .. });
+        assert!(drive(&mut link, t0, securing).is_none());
+        // The deadline counts from the moment TCP came up (t0 here), not from the first byte.
+        let deadline = t0 + Timeouts::default().tls;
+        let just_before = deadline - Duration::from_millis(1);
+        assert!(matches!(
+            link.advance(&Timeouts::default(), just_before),
+            Step::Unchanged
+        ));
+        assert!(matches!(
+            link.advance(&Timeouts::default(), deadline),
+            Step::Failed(WsError::Timeout(Phase::Tls))
+        ));
+        assert!(matches!(link, Link::Down));
+        drop(listener);
+    }
 }
