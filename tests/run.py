@@ -22,7 +22,9 @@ Logs (Godot's stdout+stderr, cargo, build, servers) go to tests/.logs/; a failin
 shows the tail of its log.
 
 A suite targets the runner's --class unless its header has a line `# targets: A B`, where
-`@class` stands for the --class value (e.g. `# targets: @class WebSocketPeer`).
+`@class` stands for the --class value (e.g. `# targets: @class WebSocketPeer`) and `@mpclass` for
+its multiplayer class (RustWebSocketMultiplayerPeer, or WebSocketMultiplayerPeer with
+--class WebSocketPeer).
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ TLS_DIR = LOGS / "tls"
 SCRATCH = LOGS / "scratch"  # result files of the external clients the suites start
 
 # Classes that exist without our extension: their suites can run even when the build fails.
-ENGINE_CLASSES = {"WebSocketPeer"}
+ENGINE_CLASSES = {"WebSocketPeer", "WebSocketMultiplayerPeer"}
+# `@mpclass` in a `# targets:` line: the multiplayer class that goes with --class.
+MP_CLASS = {"RustWebSocketPeer": "RustWebSocketMultiplayerPeer", "WebSocketPeer": "WebSocketMultiplayerPeer"}
 TAIL_LINES = 40
 
 # ---- child processes ---------------------------------------------------------------------------
@@ -379,7 +383,8 @@ def suite_targets(path: Path, default_class: str) -> list[str]:
     for line in path.read_text().splitlines()[:30]:
         if m := re.match(r"^#+\s*targets:\s*(.+)$", line):
             # Once per class: with --class WebSocketPeer, "@class WebSocketPeer" is one run.
-            return list(dict.fromkeys(default_class if t == "@class" else t for t in m.group(1).split()))
+            subst = {"@class": default_class, "@mpclass": MP_CLASS.get(default_class, default_class)}
+            return list(dict.fromkeys(subst.get(t, t) for t in m.group(1).split()))
     return [default_class]
 
 
@@ -449,7 +454,8 @@ def main() -> int:
     os.environ["RUST_LIB_BACKTRACE"] = "0"
     rep = Report()
     suites = [(p, cls) for p in sorted(SUITES.glob("test_*.gd")) for cls in suite_targets(p, args.cls)]
-    groups = [(p, cls, p.stem if cls == args.cls else f"{p.stem}[{cls}]", []) for p, cls in suites]
+    default_names = {args.cls, MP_CLASS.get(args.cls)}
+    groups = [(p, cls, p.stem if cls in default_names else f"{p.stem}[{cls}]", []) for p, cls in suites]
     if args.coalesce or COALESCE_SUITES:
         # The same checks with write coalescing on (the opt-in mode must keep every behaviour).
         groups += [(p, cls, f"{p.stem}[coalesce]", ["--coalesce"]) for p, cls in suites

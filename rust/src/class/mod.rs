@@ -4,6 +4,7 @@
 mod args;
 pub mod enums;
 mod error_map;
+pub mod multiplayer;
 mod packet_peer;
 pub mod peer;
 mod status;
