@@ -7,6 +7,8 @@ extends Node
 var got: Array = []
 ## ["connected"/"disconnected", id] from this API's peer_connected / peer_disconnected.
 var events: Array = []
+## ["connected"/"disconnected", id] from the MultiplayerPeer's own signals (see watch_peer).
+var peer_events: Array = []
 ## connected_to_server / connection_failed / server_disconnected, in order.
 var client_events: Array = []
 var world: Node
@@ -30,6 +32,11 @@ func watch(api: MultiplayerAPI) -> void:
 	api.connected_to_server.connect(func(): client_events.append("connected_to_server"))
 	api.connection_failed.connect(func(): client_events.append("connection_failed"))
 	api.server_disconnected.connect(func(): client_events.append("server_disconnected"))
+
+
+func watch_peer(peer: MultiplayerPeer) -> void:
+	peer.peer_connected.connect(func(id): peer_events.append(["connected", id]))
+	peer.peer_disconnected.connect(func(id): peer_events.append(["disconnected", id]))
 
 
 @rpc("any_peer", "call_remote", "reliable")

@@ -76,6 +76,7 @@ func start_server(label: String, klass := "", tls: TLSOptions = null, configure 
 	if not check_eq("%s: create_server on 127.0.0.1" % label, err, OK):
 		return [null, 0]
 	game.multiplayer.multiplayer_peer = p
+	game.watch_peer(p)
 	return [game, port]
 
 

@@ -1,0 +1,333 @@
+extends "res://tests/lib/mp_suite.gd"
+# targets: @mpclass WebSocketMultiplayerPeer
+## The class under test (a WebSocketMultiplayerPeer class) at its edges: the API's defaults and
+## calls in the wrong state, a client that never completes its handshake, servers that send a
+## malformed id or none, refuse_new_connections, disconnect_peer (normal and forced, both
+## sides), and TLS servers with TLS clients of both classes.
+
+
+func tests() -> Array[Callable]:
+	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_bad_ids,
+			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
+			test_tls]
+
+
+func test_defaults() -> bool:
+	var p = mp_peer()
+	var e := WebSocketMultiplayerPeer.new()
+	for prop in ["supported_protocols", "handshake_headers", "inbound_buffer_size",
+			"outbound_buffer_size", "max_queued_packets", "handshake_timeout"]:
+		check_eq("defaults: %s as the engine's" % prop, p.get(prop), e.get(prop))
+		check_eq("defaults: %s default in ClassDB as the engine's" % prop,
+				ClassDB.class_get_property_default_value(cls, prop),
+				ClassDB.class_get_property_default_value(ENGINE_MP, prop))
+	for m in ["create_client", "create_server", "get_peer", "get_peer_address", "get_peer_port"]:
+		var ours: Array = ClassDB.class_get_method_list(cls, true).filter(func(x): return x.name == m)
+		var theirs: Array = ClassDB.class_get_method_list(ENGINE_MP, true).filter(func(x): return x.name == m)
+		check("defaults: %s has the engine's arguments and defaults" % m,
+				ours.size() == 1 and theirs.size() == 1 and ours[0].args.size() == theirs[0].args.size()
+				and ours[0].default_args == theirs[0].default_args,
+				"ours %s, engine %s" % [ours, theirs])
+	check_eq("defaults: DISCONNECTED", p.get_connection_status(), DISCONNECTED)
+	check_eq("defaults: unique id 0", p.get_unique_id(), 0)
+	check_eq("defaults: transfer mode reliable", p.transfer_mode, MultiplayerPeer.TRANSFER_MODE_RELIABLE)
+	check_eq("defaults: transfer channel 0", p.transfer_channel, 0)
+	check_eq("defaults: packet mode reliable", p.get_packet_mode(), MultiplayerPeer.TRANSFER_MODE_RELIABLE)
+	check_eq("defaults: packet channel 0", p.get_packet_channel(), 0)
+	check("defaults: server relay supported", p.is_server_relay_supported())
+	check("defaults: not refusing new connections", not p.refuse_new_connections)
+	p.transfer_mode = MultiplayerPeer.TRANSFER_MODE_UNRELIABLE
+	p.transfer_channel = 3
+	check("defaults: transfer mode and channel keep what was set",
+			p.transfer_mode == MultiplayerPeer.TRANSFER_MODE_UNRELIABLE and p.transfer_channel == 3)
+	p.refuse_new_connections = true
+	check("defaults: refuse_new_connections keeps what was set", p.refuse_new_connections)
+	p.handshake_timeout = 0.0
+	check_eq("defaults: handshake_timeout 0 is refused", p.handshake_timeout, 3.0)
+	p.handshake_timeout = -1.0
+	check_eq("defaults: handshake_timeout < 0 is refused", p.handshake_timeout, 3.0)
+	p.handshake_timeout = 1.5
+	check_eq("defaults: handshake_timeout 1.5 is kept", p.handshake_timeout, 1.5)
+	check_eq("defaults: max packet size as the engine reports it", p.get_max_packet_size() if p.has_method("get_max_packet_size") else -1,
+			e.get_max_packet_size() if e.has_method("get_max_packet_size") else -1)
+	return true
+
+
+func test_wrong_state() -> bool:
+	var p = mp_peer()
+	check_eq("wrong state: put_packet before connecting", p.put_packet(PackedByteArray([1])), ERR_UNCONFIGURED)
+	check_eq("wrong state: no packets", p.get_available_packet_count(), 0)
+	check_eq("wrong state: get_packet_peer with no packet is 1", p.get_packet_peer(), 1)
+	check("wrong state: get_peer of an unknown id is null", p.get_peer(5) == null)
+	check_eq("wrong state: get_peer_address of an unknown id", p.get_peer_address(5), "")
+	check_eq("wrong state: get_peer_port of an unknown id", p.get_peer_port(5), 0)
+	p.disconnect_peer(5)
+	check_eq("wrong state: disconnect_peer of an unknown id changes nothing", p.get_connection_status(), DISCONNECTED)
+	p.poll()
+	p.close()
+	check_eq("wrong state: poll and close while idle", p.get_connection_status(), DISCONNECTED)
+	check_eq("wrong state: create_client with server TLSOptions",
+			p.create_client("wss://127.0.0.1:1", TLSOptions.server(CryptoKey.new(), X509Certificate.new())), ERR_INVALID_PARAMETER)
+	check_eq("wrong state: create_server with client TLSOptions",
+			p.create_server(free_port(), "127.0.0.1", TLSOptions.client()), ERR_INVALID_PARAMETER)
+	check_eq("wrong state: still DISCONNECTED after refused calls", p.get_connection_status(), DISCONNECTED)
+	var port := free_port()
+	check_eq("wrong state: create_server", p.create_server(port, "127.0.0.1"), OK)
+	check_eq("wrong state: create_server twice", p.create_server(free_port(), "127.0.0.1"), ERR_ALREADY_IN_USE)
+	check_eq("wrong state: create_client while serving", p.create_client("ws://127.0.0.1:%d" % port), ERR_ALREADY_IN_USE)
+	check_eq("wrong state: server status and id unchanged", [p.get_connection_status(), p.get_unique_id()], [CONNECTED, 1])
+	p.set_target_peer(12345)
+	check_eq("wrong state: put_packet to an unknown peer", p.put_packet(PackedByteArray([1])), ERR_INVALID_PARAMETER)
+	p.set_target_peer(0)
+	check_eq("wrong state: broadcast with no peers", p.put_packet(PackedByteArray([1])), OK)
+	var q = mp_peer()
+	check_eq("wrong state: create_server on a port in use", q.create_server(port, "127.0.0.1"), ERR_ALREADY_IN_USE)
+	check_eq("wrong state: after a port in use, DISCONNECTED", q.get_connection_status(), DISCONNECTED)
+	p.close()
+	check_eq("wrong state: after close the port is free again", q.create_server(port, "127.0.0.1"), OK)
+	q.close()
+	var c = mp_peer()
+	check_eq("wrong state: create_client", c.create_client("ws://127.0.0.1:%d" % free_port()), OK)
+	check_eq("wrong state: client CONNECTING, id 0", [c.get_connection_status(), c.get_unique_id()], [CONNECTING_MP, 0])
+	check_eq("wrong state: create_client twice", c.create_client("ws://127.0.0.1:1"), ERR_ALREADY_IN_USE)
+	check_eq("wrong state: put_packet while connecting", c.put_packet(PackedByteArray([1])), ERR_UNCONFIGURED)
+	c.close()
+	check_eq("wrong state: client close() is final at once", c.get_connection_status(), DISCONNECTED)
+	return true
+
+
+## A TCP client that connects and never sends its upgrade request is dropped after
+## handshake_timeout; a joined client keeps working and nobody sees a new peer.
+func test_silent_client_dropped() -> bool:
+	var s := start_server("silentServer", "", null, func(p): p.handshake_timeout = 0.5)
+	var server: Node = s[0]
+	if server == null:
+		return true
+	var good := start_client("silentGood", "ws://127.0.0.1:%d" % s[1])
+	if not check("silent: a normal client joined", await until_joined(server, [good])):
+		return true
+	var raw := RawClient.new()
+	raw.connect_to(s[1])
+	var started := Time.get_ticks_msec()
+	await pump([raw], func(): return raw.is_connected_to_server() or raw.closed, 3000)
+	var dropped: bool = await pump([raw], func(): return raw.closed, 8000)
+	var waited := Time.get_ticks_msec() - started
+	check("silent: the silent connection was dropped", dropped, "still open after %d ms" % waited)
+	check("silent: not before handshake_timeout (0.5 s)", waited >= 500, "dropped after %d ms" % waited)
+	check_eq("silent: nothing was sent to it", raw.received.size(), 0)
+	check_eq("silent: no peer_connected for it", server.events, [["connected", id_of(good)]])
+	server.note.rpc_id(id_of(good), "still", 1)
+	check("silent: the joined client still gets RPCs", await until_got(good, "still", 1))
+	check_eq("silent: the joined client is still CONNECTED", status_of(good), CONNECTED)
+	return true
+
+
+## A fake server (engine WebSocketPeer behind a TCPServer) whose first message is `first`.
+class FakeServer:
+	var tcp := TCPServer.new()
+	var peers: Array[WebSocketPeer] = []
+	var first: Variant = null  # PackedByteArray (binary), String (text) or null (never sends)
+	var sent := false
+
+	func start() -> int:
+		var err := tcp.listen(0, "127.0.0.1")
+		return tcp.get_local_port() if err == OK else 0
+
+	func poll() -> void:
+		while tcp.is_connection_available():
+			var p := WebSocketPeer.new()
+			p.accept_stream(tcp.take_connection())
+			peers.append(p)
+		for p in peers:
+			p.poll()
+			if p.get_ready_state() == WebSocketPeer.STATE_OPEN and not sent and first != null:
+				sent = true
+				if first is String:
+					p.send_text(first)
+				else:
+					p.send(first)
+
+	func stop() -> void:
+		for p in peers:
+			p.close(-1)
+		tcp.stop()
+
+
+func test_bad_ids() -> bool:
+	var cases := {"3 bytes": PackedByteArray([2, 0, 0]), "5 bytes": PackedByteArray([2, 0, 0, 0, 0]),
+			"id 1": PackedByteArray([1, 0, 0, 0]), "id 0": PackedByteArray([0, 0, 0, 0]),
+			"id -1": PackedByteArray([255, 255, 255, 255]), "empty": PackedByteArray()}
+	for label in cases:
+		var fake := FakeServer.new()
+		fake.first = cases[label]
+		var port := fake.start()
+		var c := start_client("badid%s" % label.replace(" ", "").replace("-", "m"), "ws://127.0.0.1:%d" % port)
+		var ended: bool = await pump([fake], func(): return status_of(c) == DISCONNECTED, 8000)
+		check("bad id (%s): client ends DISCONNECTED" % label, ended, "status %d" % status_of(c))
+		check_eq("bad id (%s): connection_failed, never connected" % label, c.client_events, ["connection_failed"])
+		check_eq("bad id (%s): no peer_connected" % label, c.events, [])
+		if not is_engine:
+			var msg: String = c.multiplayer.multiplayer_peer.get_error_message()
+			check("bad id (%s): get_error_message says the id was invalid" % label, "invalid peer id" in msg, msg)
+		fake.stop()
+	return true
+
+
+## A server that completes the WebSocket handshake but never sends an id.
+func test_no_id() -> bool:
+	var fake := FakeServer.new()
+	var port := fake.start()
+	var p = mp_peer()
+	p.handshake_timeout = 0.5
+	check_eq("no id: create_client", p.create_client("ws://127.0.0.1:%d" % port), OK)
+	var started := Time.get_ticks_msec()
+	var opened: bool = await pump([fake, p], func(): return not fake.peers.is_empty() and fake.peers[0].get_ready_state() == OPEN)
+	check("no id: the WebSocket handshake completed", opened)
+	var ended: bool = await pump([fake, p], func(): return p.get_connection_status() == DISCONNECTED, 3000)
+	var waited := Time.get_ticks_msec() - started
+	if is_engine:
+		check("no id: differs: engine: the client waits for the id forever (still CONNECTING after 3 s)",
+				not ended and p.get_connection_status() == CONNECTING_MP, "status %d after %d ms" % [p.get_connection_status(), waited])
+	else:
+		check("no id: DISCONNECTED after handshake_timeout", ended, "status %d after %d ms" % [p.get_connection_status(), waited])
+		check("no id: not before handshake_timeout (0.5 s)", waited >= 500, "after %d ms" % waited)
+		check("no id: get_error_message says it timed out waiting for the id",
+				"waiting for the server to send" in p.get_error_message(), p.get_error_message())
+	p.close()
+	fake.stop()
+	return true
+
+
+func test_refuse_new_connections() -> bool:
+	var s := start_server("refuseServer")
+	var server: Node = s[0]
+	if server == null:
+		return true
+	var url := "ws://127.0.0.1:%d" % s[1]
+	var a := start_client("refuseA", url)
+	if not check("refuse: first client joined", await until_joined(server, [a])):
+		return true
+	server.multiplayer.refuse_new_connections = true
+	check("refuse: is_refusing_new_connections", server.multiplayer.multiplayer_peer.is_refusing_new_connections())
+	var b := start_client("refuseB", url, "", null, func(p): p.handshake_timeout = 1.0)
+	var failed: bool = await pump([], func(): return b.client_events.has("connection_failed"), 8000)
+	check("refuse: a new client fails to join (connection_failed)", failed, "events %s, status %d" % [b.client_events, status_of(b)])
+	check_eq("refuse: the server saw no new peer", Array(server.multiplayer.get_peers()), [id_of(a)])
+	server.note.rpc_id(id_of(a), "during", 1)
+	check("refuse: the joined client is unaffected", await until_got(a, "during", 1))
+	server.multiplayer.refuse_new_connections = false
+	var c := start_client("refuseC", url)
+	check("refuse: after turning it off a client joins", await until_joined(server, [a, c]))
+	return true
+
+
+func test_disconnect_peer() -> bool:
+	var s := start_server("dcServer")
+	var server: Node = s[0]
+	if server == null:
+		return true
+	var url := "ws://127.0.0.1:%d" % s[1]
+	var clients := [start_client("dcA", url), start_client("dcB", url), start_client("dcC", url, ENGINE_MP)]
+	if not check("disconnect: clients joined", await until_joined(server, clients)):
+		return true
+	await pump([], func(): return clients.all(func(c): return c.multiplayer.get_peers().size() == 3))
+	var a := id_of(clients[0])
+	var b := id_of(clients[1])
+	# SceneMultiplayer.disconnect_peer: forgets the peer at once (its own peer_disconnected is
+	# not emitted), then the peer's closing handshake; the peer announces it at a later poll.
+	server.multiplayer.disconnect_peer(a)
+	var gone: bool = await pump([], func():
+		return server.peer_events.has(["disconnected", a]) and clients[0].client_events.has("server_disconnected") \
+				and clients[2].events.has(["disconnected", a]))
+	check("disconnect: the peer's peer_disconnected, the client itself and the others see it leave", gone,
+			"server peer %s, client %s, other %s" % [server.peer_events, clients[0].client_events, clients[2].events])
+	check("disconnect: the server's API no longer lists it", not Array(server.multiplayer.get_peers()).has(a))
+	check_eq("disconnect: the client got close code 1000", clients[0].multiplayer.multiplayer_peer.get_connection_status(), DISCONNECTED)
+	# Forced: removed at once.
+	var mp = server.multiplayer.multiplayer_peer
+	mp.disconnect_peer(b, true)
+	var at_once: bool = server.peer_events.has(["disconnected", b]) and server.events.has(["disconnected", b])
+	check("disconnect: forced: get_peer of it is null at once", mp.get_peer(b) == null)
+	var ended: bool = await pump([], func(): return clients[1].client_events.has("server_disconnected"))
+	check("disconnect: forced: the client is disconnected", ended, "%s" % [clients[1].client_events])
+	await pump([], func(): return clients[2].events.has(["disconnected", b]), 1000)
+	if is_engine:
+		check("disconnect: differs: engine: forced, no peer_disconnected on the server (godot#116912)",
+				not server.peer_events.has(["disconnected", b]) and not server.events.has(["disconnected", b]),
+				"%s" % [server.peer_events])
+		check("disconnect: differs: engine: forced, the other clients are not told",
+				not clients[2].events.has(["disconnected", b]), "%s" % [clients[2].events])
+		check("disconnect: differs: engine: forced, the server's API still lists the gone peer",
+				Array(server.multiplayer.get_peers()).has(b), "%s" % [server.multiplayer.get_peers()])
+	else:
+		check("disconnect: forced: peer_disconnected on the server before disconnect_peer returns",
+				at_once, "%s" % [server.peer_events])
+		check("disconnect: forced: the other clients are told (relay)", clients[2].events.has(["disconnected", b]), "%s" % [clients[2].events])
+		check_eq("disconnect: forced: the server's API lists only the last client", Array(server.multiplayer.get_peers()), [id_of(clients[2])])
+	var before: Array = Array(server.multiplayer.get_peers())
+	mp.disconnect_peer(99999)
+	check_eq("disconnect: an unknown id changes nothing", Array(server.multiplayer.get_peers()), before)
+	server.note.rpc("after", 1)
+	check("disconnect: the last client still gets RPCs", await until_got(clients[2], "after", 1))
+	return true
+
+
+func test_client_disconnects() -> bool:
+	var s := start_server("cdServer")
+	var server: Node = s[0]
+	if server == null:
+		return true
+	var url := "ws://127.0.0.1:%d" % s[1]
+	var clients := [start_client("cdA", url), start_client("cdB", url)]
+	if not check("client disconnect: clients joined", await until_joined(server, clients)):
+		return true
+	var a := id_of(clients[0])
+	var b := id_of(clients[1])
+	var pa = clients[0].multiplayer.multiplayer_peer
+	pa.disconnect_peer(1)
+	var left: bool = await pump([], func():
+		return server.events.has(["disconnected", a]) and clients[0].client_events.has("server_disconnected"))
+	check("client disconnect: disconnect_peer(1) ends it on both sides", left,
+			"server %s, client %s" % [server.events, clients[0].client_events])
+	var pb = clients[1].multiplayer.multiplayer_peer
+	pb.disconnect_peer(1, true)
+	check_eq("client disconnect: forced: DISCONNECTED at once", pb.get_connection_status(), DISCONNECTED)
+	var seen: bool = await pump([], func(): return server.events.has(["disconnected", b]))
+	check("client disconnect: forced: the server sees it leave", seen, "%s" % [server.events])
+	pb.disconnect_peer(7)
+	check_eq("client disconnect: an unknown id on a client changes nothing", pb.get_connection_status(), DISCONNECTED)
+	return true
+
+
+func test_tls() -> bool:
+	var crypto := Crypto.new()
+	var key := crypto.generate_rsa(2048)
+	var cert := crypto.generate_self_signed_certificate(key, "CN=localhost,O=godot-websocket tests")
+	var trust := TLSOptions.client(cert, "localhost")
+	for server_cls in ([cls] if is_engine else [cls, ENGINE_MP]):
+		var label := "tls(%s server)" % server_cls
+		var s := start_server("tlsServer%s" % server_cls, server_cls, TLSOptions.server(key, cert))
+		var server: Node = s[0]
+		if server == null:
+			continue
+		var url := "wss://127.0.0.1:%d" % s[1]
+		var clients := [start_client("tlsA%s" % server_cls, url, cls, trust),
+				start_client("tlsB%s" % server_cls, url, ENGINE_MP, trust)]
+		var joined: bool = await until_joined(server, clients)
+		if not check("%s: a client of the class and an engine client joined over wss://" % label, joined,
+				"statuses %s" % [clients.map(status_of)]):
+			continue
+		clients[0].note.rpc_id(1, "tls", "up")
+		server.note.rpc("tls", "down")
+		clients[1].note.rpc_id(id_of(clients[0]), "tls", "relay")
+		var done: bool = await pump([], func():
+			return server.values("tls") == ["up"] and clients[1].values("tls") == ["down"] \
+					and clients[0].values("tls").size() == 2)
+		check("%s: RPCs both ways and through the relay" % label, done,
+				"server %s, a %s, b %s" % [server.got, clients[0].got, clients[1].got])
+		var plain := start_client("tlsPlain%s" % server_cls, url.replace("wss://", "ws://"), cls, null,
+				func(p): p.handshake_timeout = 1.0)
+		var failed: bool = await pump([], func(): return plain.client_events.has("connection_failed"), 8000)
+		check("%s: a plain ws:// client fails to join" % label, failed, "%s" % [plain.client_events])
+		check_eq("%s: the TLS clients are unaffected" % label, clients.map(status_of), [CONNECTED, CONNECTED])
+	return true
