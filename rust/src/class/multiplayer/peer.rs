@@ -230,11 +230,14 @@ impl WebSocketMultiplayerPeer {
             .unwrap_or_default()
     }
 
+    /// The getter of [member handshake_timeout].
     #[func]
     pub(super) fn get_handshake_timeout(&self) -> f64 {
         self.handshake_timeout
     }
 
+    /// The setter of [member handshake_timeout]: a value that is not more than 0 seconds is
+    /// refused with an error (the old one stays), as the engine does.
     #[func]
     pub(super) fn set_handshake_timeout(&mut self, timeout: f64) {
         if !(timeout > 0.0) || !timeout.is_finite() {
