@@ -9,7 +9,7 @@ extends "res://tests/lib/mp_suite.gd"
 func tests() -> Array[Callable]:
 	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_bad_ids,
 			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
-			test_tls]
+			test_tls, test_wire]
 
 
 func test_defaults() -> bool:
@@ -330,4 +330,45 @@ func test_tls() -> bool:
 		var failed: bool = await pump([], func(): return plain.client_events.has("connection_failed"), 8000)
 		check("%s: a plain ws:// client fails to join" % label, failed, "%s" % [plain.client_events])
 		check_eq("%s: the TLS clients are unaffected" % label, clients.map(status_of), [CONNECTED, CONNECTED])
+	return true
+
+
+## The wire format seen by a plain WebSocketPeer: the id first (4 bytes, little-endian, >= 2,
+## binary), then raw packets; and what the server's close() sends.
+func test_wire() -> bool:
+	var s := start_server("wireServer")
+	var server: Node = s[0]
+	if server == null:
+		return true
+	var ws := WebSocketPeer.new()
+	var opened: bool = await open(ws, "ws://127.0.0.1:%d" % s[1])
+	if not check("wire: a plain WebSocketPeer connects", opened):
+		return true
+	var got := await receive(ws, 1)
+	if not check_eq("wire: one message first", got.size(), 1):
+		return true
+	var first: PackedByteArray = got[0][0]
+	check_eq("wire: the first message is 4 binary bytes", [first.size(), got[0][1]], [4, false])
+	var id := first.decode_s32(0) if first.size() == 4 else 0
+	check("wire: it holds an id >= 2", id >= 2, "id %d" % id)
+	var announced: bool = await pump([ws], func(): return server.peer_events.has(["connected", id]))
+	check("wire: the server announced that id", announced, "%s" % [server.peer_events])
+	# A raw SceneMultiplayer packet from the server reaches the socket as one message, no header.
+	var mp = server.multiplayer.multiplayer_peer
+	mp.set_target_peer(id)
+	check_eq("wire: put_packet to the plain client", mp.put_packet(PackedByteArray([9, 8, 7])), OK)
+	var pkt := await receive(ws, 1)
+	check_eq("wire: a packet arrives as one binary message without header", pkt, [[PackedByteArray([9, 8, 7]), false]])
+	ws.send(PackedByteArray([5, 6]))
+	await pump([ws], func(): return mp.get_available_packet_count() > 0, 1000)
+	# The API reads it at once (an invalid command from its view); the count may already be 0.
+	check("wire: the server peer stays up after a raw message", mp.get_connection_status() == CONNECTED)
+	server.multiplayer.multiplayer_peer = OfflineMultiplayerPeer.new()
+	mp.close()
+	var closed: bool = await until_closed([ws])
+	check("wire: after the server's close() the plain client is CLOSED", closed, state_name(ws.get_ready_state()))
+	if is_engine:
+		check_eq("wire: differs: engine: close() drops connections without a close frame", ws.get_close_code(), -1)
+	else:
+		check_eq("wire: the server's close() sends close code 1001 (going away)", ws.get_close_code(), 1001)
 	return true
