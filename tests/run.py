@@ -12,7 +12,8 @@ Steps, each reported as checks (`PASS group: name` / `FAIL group: name: detail`)
   test_*   every GDScript suite godot-project/tests/test_*.gd, once per class it targets, each
            under a timeout; its PASS/FAIL lines become checks
   docs     tests/docs/check_docs.py: the class's page in a headless editor's help (docs, enums)
-  demo     the README's demo (godot-project/demo/chat/chat.tscn) runs headless and succeeds
+  demo     the README's demos (godot-project/demo/chat/chat.tscn, demo/multiplayer/mp_demo.tscn) run
+           headless and succeed
   [coalesce]  the suites in COALESCE_SUITES again with coalesce_writes on (--coalesce: all)
   fuzz-godot  tests/fuzz/run.py --inputs 2000: mutated handshakes and frames through accept_stream
            and against our clients (the cargo step's fuzz_core test feeds 100,000 to the core)
@@ -350,6 +351,12 @@ def step_demo(rep: Report, godot: str) -> None:
     rc, reason = run_logged([godot, "--headless", "--path", PROJECT, "res://demo/chat/chat.tscn"], log, 120)
     ok = rc == 0 and "DEMO OK" in read_text(log)
     if not rep.check("demo", "chat demo over wss:// runs headless", ok, reason or f"exit status {rc}"):
+        rep.show_tail(log)
+    log = LOGS / "demo-multiplayer.log"
+    rc, reason = run_logged([godot, "--headless", "--path", PROJECT, "res://demo/multiplayer/mp_demo.tscn"], log, 120)
+    ok = rc == 0 and "DEMO OK" in read_text(log)
+    if not rep.check("demo", "multiplayer demo (server and two clients, RPCs) runs headless", ok,
+                     reason or f"exit status {rc}"):
         rep.show_tail(log)
 
 
