@@ -7,7 +7,7 @@ extends "res://tests/lib/mp_suite.gd"
 
 
 func tests() -> Array[Callable]:
-	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_bad_ids,
+	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_bad_ids, test_text_id,
 			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
 			test_tls, test_wire]
 
@@ -151,6 +151,25 @@ class FakeServer:
 		for p in peers:
 			p.close(-1)
 		tcp.stop()
+
+
+## An id sent as a 4-byte text message instead of binary.
+func test_text_id() -> bool:
+	var fake := FakeServer.new()
+	fake.first = "abcd"  # 0x64636261 read as little-endian int32
+	var port := fake.start()
+	var c := start_client("textid", "ws://127.0.0.1:%d" % port)
+	await pump([fake], func(): return status_of(c) != CONNECTING_MP, 8000)
+	if is_engine:
+		check_eq("text id: differs: engine: a text message is taken as the id",
+				[status_of(c), c.multiplayer.get_unique_id()], [CONNECTED, 0x64636261])
+	else:
+		check_eq("text id: refused: the client ends DISCONNECTED", status_of(c), DISCONNECTED)
+		check_eq("text id: connection_failed", c.client_events, ["connection_failed"])
+		var msg: String = c.multiplayer.multiplayer_peer.get_error_message()
+		check("text id: get_error_message says it was text", "text message" in msg, msg)
+	fake.stop()
+	return true
 
 
 func test_bad_ids() -> bool:
