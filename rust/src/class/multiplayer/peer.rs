@@ -1,9 +1,8 @@
 //! The class: its properties, `create_client`, `create_server`, the per-peer getters, and the
 //! helpers the other parts share (signals, reset).
 
-use std::time::Instant;
-
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use godot::classes::multiplayer_peer::TransferMode;
 use godot::classes::{MultiplayerPeerExtension, TcpServer};
