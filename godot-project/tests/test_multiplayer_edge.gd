@@ -7,7 +7,8 @@ extends "res://tests/lib/mp_suite.gd"
 
 
 func tests() -> Array[Callable]:
-	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_bad_ids, test_text_id,
+	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_plain_http_client,
+			test_bad_ids, test_text_id,
 			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
 			test_tls, test_wire]
 
@@ -119,6 +120,32 @@ func test_silent_client_dropped() -> bool:
 	server.note.rpc_id(id_of(good), "still", 1)
 	check("silent: the joined client still gets RPCs", await until_got(good, "still", 1))
 	check_eq("silent: the joined client is still CONNECTED", status_of(good), CONNECTED)
+	return true
+
+
+## A plain HTTP request instead of a WebSocket upgrade. Not run against the engine's class: a
+## `GET /` without upgrade headers crashes the engine's WebSocketPeer server side (see the
+## README's Differences of RustWebSocketPeer), and with it the whole process.
+func test_plain_http_client() -> bool:
+	if is_engine:
+		return true
+	var s := start_server("httpServer")
+	var server: Node = s[0]
+	if server == null:
+		return true
+	var good := start_client("httpGood", "ws://127.0.0.1:%d" % s[1])
+	if not check("http: a normal client joined", await until_joined(server, [good])):
+		return true
+	var raw := RawClient.new()
+	raw.connect_to(s[1])
+	await pump([raw], func(): return raw.is_connected_to_server(), 3000)
+	raw.send_text("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	var closed: bool = await pump([raw], func(): return raw.closed, 5000)
+	check("http: the connection is answered and closed", closed)
+	check("http: with an HTTP 4xx answer", raw.status_line().begins_with("HTTP/1.1 4"), raw.status_line())
+	check_eq("http: no peer_connected for it", server.events, [["connected", id_of(good)]])
+	server.note.rpc_id(id_of(good), "still", 1)
+	check("http: the joined client still gets RPCs", await until_got(good, "still", 1))
 	return true
 
 
