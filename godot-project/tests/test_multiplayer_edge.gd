@@ -10,7 +10,7 @@ func tests() -> Array[Callable]:
 	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_plain_http_client,
 			test_bad_ids, test_text_id,
 			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
-			test_tls, test_wire]
+			test_tls, test_wire, test_client_close_frame]
 
 
 func test_defaults() -> bool:
@@ -288,7 +288,10 @@ func test_disconnect_peer() -> bool:
 	check("disconnect: the peer's peer_disconnected, the client itself and the others see it leave", gone,
 			"server peer %s, client %s, other %s" % [server.peer_events, clients[0].client_events, clients[2].events])
 	check("disconnect: the server's API no longer lists it", not Array(server.multiplayer.get_peers()).has(a))
-	check_eq("disconnect: the client got close code 1000", clients[0].multiplayer.multiplayer_peer.get_connection_status(), DISCONNECTED)
+	check_eq("disconnect: the client is DISCONNECTED", clients[0].multiplayer.multiplayer_peer.get_connection_status(), DISCONNECTED)
+	if not is_engine:
+		check_eq("disconnect: a clean close: the client reports no error",
+				clients[0].multiplayer.multiplayer_peer.get_error_message(), "")
 	# Forced: removed at once.
 	var mp = server.multiplayer.multiplayer_peer
 	mp.disconnect_peer(b, true)
@@ -417,4 +420,28 @@ func test_wire() -> bool:
 		check_eq("wire: differs: engine: close() drops connections without a close frame", ws.get_close_code(), -1)
 	else:
 		check_eq("wire: the server's close() sends close code 1001 (going away)", ws.get_close_code(), 1001)
+	return true
+
+
+## A client's close(): final at once, and the server side gets a close frame (1000).
+func test_client_close_frame() -> bool:
+	var fake := FakeServer.new()
+	fake.first = PackedByteArray([7, 0, 0, 0])
+	var port := fake.start()
+	var p = mp_peer()
+	check_eq("client close: create_client", p.create_client("ws://127.0.0.1:%d" % port), OK)
+	var joined: bool = await pump([fake, p], func(): return p.get_connection_status() == CONNECTED)
+	if not check("client close: joined with the fake server's id", joined and p.get_unique_id() == 7,
+			"status %d, id %d" % [p.get_connection_status(), p.get_unique_id()]):
+		fake.stop()
+		return true
+	p.close()
+	check_eq("client close: DISCONNECTED at once, id 0", [p.get_connection_status(), p.get_unique_id()], [DISCONNECTED, 0])
+	var closed: bool = await pump([fake], func(): return fake.peers[0].get_ready_state() == CLOSED)
+	check("client close: the server side is CLOSED", closed)
+	if is_engine:
+		check_eq("client close: differs: engine: no close frame (code -1)", fake.peers[0].get_close_code(), -1)
+	else:
+		check_eq("client close: the server side got close code 1000", fake.peers[0].get_close_code(), 1000)
+	fake.stop()
 	return true

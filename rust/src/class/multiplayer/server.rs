@@ -144,10 +144,7 @@ impl WebSocketMultiplayerPeer {
         for tcp in fresh {
             let new_id = {
                 let base = self.base();
-                let srv = match &self.role {
-                    Role::Server(s) => s,
-                    _ => unreachable!("poll_server runs only on a server"),
-                };
+                let Role::Server(srv) = &self.role else { break };
                 id::pick(
                     || i64::from(base.generate_unique_id()),
                     |id| srv.peers.contains_key(&id) || srv.pending.contains(id),
