@@ -10,7 +10,7 @@ func tests() -> Array[Callable]:
 	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_plain_http_client,
 			test_bad_ids, test_text_id,
 			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
-			test_tls, test_wire, test_client_close_frame]
+			test_tls, test_wire, test_client_close_frame, test_send_refused]
 
 
 func test_defaults() -> bool:
@@ -444,4 +444,32 @@ func test_client_close_frame() -> bool:
 	else:
 		check_eq("client close: the server side got close code 1000", fake.peers[0].get_close_code(), 1000)
 	fake.stop()
+	return true
+
+
+## A packet larger than the connections' outbound_buffer_size: the server's put_packet reports
+## it (the engine's returns OK and the packet is silently lost).
+func test_send_refused() -> bool:
+	var s := start_server("refusedServer", "", null, func(p): p.outbound_buffer_size = 100)
+	var server: Node = s[0]
+	if server == null:
+		return true
+	var c := start_client("refusedC", "ws://127.0.0.1:%d" % s[1])
+	if not check("send refused: client joined", await until_joined(server, [c])):
+		return true
+	var mp = server.multiplayer.multiplayer_peer
+	var big := PackedByteArray()
+	big.resize(1000)
+	mp.set_target_peer(0)
+	var to_all: int = mp.put_packet(big)
+	mp.set_target_peer(id_of(c))
+	var to_one: int = mp.put_packet(big)
+	if is_engine:
+		check_eq("send refused: differs: engine: put_packet returns OK, the packet is lost", [to_all, to_one], [OK, OK])
+	else:
+		check_eq("send refused: broadcast and targeted put_packet return the error", [to_all, to_one],
+				[ERR_OUT_OF_MEMORY, ERR_OUT_OF_MEMORY])
+	mp.set_target_peer(id_of(c))
+	check_eq("send refused: a small packet still goes", mp.put_packet(PackedByteArray([1, 2])), OK)
+	check_eq("send refused: the client is still CONNECTED", status_of(c), CONNECTED)
 	return true
