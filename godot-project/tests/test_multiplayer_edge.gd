@@ -10,7 +10,7 @@ func tests() -> Array[Callable]:
 	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_plain_http_client,
 			test_bad_ids, test_text_id,
 			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
-			test_tls, test_wire, test_client_close_frame, test_send_refused]
+			test_tls, test_wire, test_client_close_frame, test_send_refused, test_refused_mid_handshake]
 
 
 func test_defaults() -> bool:
@@ -472,4 +472,47 @@ func test_send_refused() -> bool:
 	mp.set_target_peer(id_of(c))
 	check_eq("send refused: a small packet still goes", mp.put_packet(PackedByteArray([1, 2])), OK)
 	check_eq("send refused: the client is still CONNECTED", status_of(c), CONNECTED)
+	return true
+
+
+## refuse_new_connections turned on while a client is in its handshake: the engine's class drops
+## it without a word once its handshake completes; ours closes it with 1013 (try again later).
+## The server is polled by hand here (no MultiplayerAPI), the client is raw TCP.
+func test_refused_mid_handshake() -> bool:
+	var mp = mp_peer()
+	var port := free_port()
+	if not check_eq("mid-handshake: create_server", mp.create_server(port, "127.0.0.1"), OK):
+		return true
+	var joined := []
+	mp.peer_connected.connect(func(id): joined.append(id))
+	var raw := RawClient.new()
+	raw.connect_to(port)
+	await pump([raw, mp], func(): return raw.is_connected_to_server(), 3000)
+	# A few more server polls: the accepted connection is now waiting for its upgrade request.
+	var polls := [0]
+	await pump([mp], func():
+		polls[0] += 1
+		return polls[0] >= 5)
+	mp.refuse_new_connections = true
+	raw.send_text("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			+ "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	# Ended: the TCP connection closed, or (ours) a close frame arrived after the 101 head (the
+	# closing handshake then waits for the client's answer, which this raw client never sends).
+	var ended: bool = await pump([raw, mp], func():
+		var head := raw.received.get_string_from_ascii().find("\r\n\r\n")
+		return raw.closed or (head >= 0 and raw.received.size() > head + 4 and raw.received[head + 4] == 0x88), 5000)
+	check("mid-handshake: the server ended the connection", ended)
+	check("mid-handshake: it got the 101 answer first", raw.status_line().begins_with("HTTP/1.1 101"), raw.status_line())
+	check_eq("mid-handshake: no peer_connected", joined, [])
+	var text := raw.received.get_string_from_ascii()
+	var head_end := text.find("\r\n\r\n")
+	var after: PackedByteArray = raw.received.slice(head_end + 4) if head_end >= 0 else PackedByteArray()
+	if is_engine:
+		check_eq("mid-handshake: differs: engine: nothing after the 101 (no id, no close frame)", after.size(), 0)
+	else:
+		# A close frame: 0x88, payload length, code 1013 (0x03F5) big-endian, reason.
+		check("mid-handshake: then a close frame with code 1013 and no id",
+				after.size() >= 4 and after[0] == 0x88 and after[2] == 0x03 and after[3] == 0xF5,
+				"got %s" % [after.slice(0, 8)])
+	mp.close()
 	return true
