@@ -239,7 +239,7 @@ impl WebSocketMultiplayerPeer {
     /// refused with an error (the old one stays), as the engine does.
     #[func]
     pub(super) fn set_handshake_timeout(&mut self, timeout: f64) {
-        if !(timeout > 0.0) || !timeout.is_finite() {
+        if !timeout.is_finite() || timeout <= 0.0 {
             godot_error!(
                 "RustWebSocketMultiplayerPeer.handshake_timeout: {timeout} is not a number of seconds > 0"
             );
