@@ -14,7 +14,8 @@ Steps, each reported as checks (`PASS group: name` / `FAIL group: name: detail`)
   test_*   every GDScript suite godot-project/tests/test_*.gd, once per class it targets, each
            under a timeout; its PASS/FAIL lines become checks
   docs     tests/docs/check_docs.py: the class's page in a headless editor's help (docs, enums)
-  demo     the README's demo (godot-project/demo/chat/chat.tscn) runs headless and succeeds
+  demo     the README's demos (godot-project/demo/chat/chat.tscn, demo/multiplayer/mp_demo.tscn) run
+           headless and succeed
   [coalesce]  the suites in COALESCE_SUITES again with coalesce_writes on (--coalesce: all)
   fuzz-godot  tests/fuzz/run.py --inputs 2000: mutated handshakes and frames through accept_stream
            and against our clients (the cargo step's fuzz_core test feeds 100,000 to the core)
@@ -24,7 +25,9 @@ Logs (Godot's stdout+stderr, cargo, build, servers) go to tests/.logs/; a failin
 shows the tail of its log.
 
 A suite targets the runner's --class unless its header has a line `# targets: A B`, where
-`@class` stands for the --class value (e.g. `# targets: @class WebSocketPeer`).
+`@class` stands for the --class value (e.g. `# targets: @class WebSocketPeer`) and `@mpclass` for
+its multiplayer class (RustWebSocketMultiplayerPeer, or WebSocketMultiplayerPeer with
+--class WebSocketPeer).
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ TLS_DIR = LOGS / "tls"
 SCRATCH = LOGS / "scratch"  # result files of the external clients the suites start
 
 # Classes that exist without our extension: their suites can run even when the build fails.
-ENGINE_CLASSES = {"WebSocketPeer"}
+ENGINE_CLASSES = {"WebSocketPeer", "WebSocketMultiplayerPeer"}
+# `@mpclass` in a `# targets:` line: the multiplayer class that goes with --class.
+MP_CLASS = {"RustWebSocketPeer": "RustWebSocketMultiplayerPeer", "WebSocketPeer": "WebSocketMultiplayerPeer"}
 TAIL_LINES = 40
 
 # ---- child processes ---------------------------------------------------------------------------
@@ -351,6 +356,12 @@ def step_demo(rep: Report, godot: str) -> None:
     ok = rc == 0 and "DEMO OK" in read_text(log)
     if not rep.check("demo", "chat demo over wss:// runs headless", ok, reason or f"exit status {rc}"):
         rep.show_tail(log)
+    log = LOGS / "demo-multiplayer.log"
+    rc, reason = run_logged([godot, "--headless", "--path", PROJECT, "res://demo/multiplayer/mp_demo.tscn"], log, 120)
+    ok = rc == 0 and "DEMO OK" in read_text(log)
+    if not rep.check("demo", "multiplayer demo (server and two clients, RPCs) runs headless", ok,
+                     reason or f"exit status {rc}"):
+        rep.show_tail(log)
 
 
 # Suites that always run a second time with coalesce_writes on (--coalesce: every suite).
@@ -383,7 +394,8 @@ def suite_targets(path: Path, default_class: str) -> list[str]:
     for line in path.read_text().splitlines()[:30]:
         if m := re.match(r"^#+\s*targets:\s*(.+)$", line):
             # Once per class: with --class WebSocketPeer, "@class WebSocketPeer" is one run.
-            return list(dict.fromkeys(default_class if t == "@class" else t for t in m.group(1).split()))
+            subst = {"@class": default_class, "@mpclass": MP_CLASS.get(default_class, default_class)}
+            return list(dict.fromkeys(subst.get(t, t) for t in m.group(1).split()))
     return [default_class]
 
 
@@ -453,7 +465,8 @@ def main() -> int:
     os.environ["RUST_LIB_BACKTRACE"] = "0"
     rep = Report()
     suites = [(p, cls) for p in sorted(SUITES.glob("test_*.gd")) for cls in suite_targets(p, args.cls)]
-    groups = [(p, cls, p.stem if cls == args.cls else f"{p.stem}[{cls}]", []) for p, cls in suites]
+    default_names = {args.cls, MP_CLASS.get(args.cls)}
+    groups = [(p, cls, p.stem if cls in default_names else f"{p.stem}[{cls}]", []) for p, cls in suites]
     if args.coalesce or COALESCE_SUITES:
         # The same checks with write coalescing on (the opt-in mode must keep every behaviour).
         groups += [(p, cls, f"{p.stem}[coalesce]", ["--coalesce"]) for p, cls in suites

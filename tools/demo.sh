@@ -3,10 +3,15 @@
 #   tools/demo.sh                  the chat demo (godot-project/demo/chat/chat.tscn): a wss:// chat
 #                                  server and two clients, all RustWebSocketPeer, TLS with a
 #                                  certificate Godot makes on the spot; messages both ways, clean close
+#   tools/demo.sh multiplayer [--class=NAME]
+#                                  the multiplayer demo (godot-project/demo/multiplayer/mp_demo.tscn):
+#                                  a RustWebSocketMultiplayerPeer server and two clients in one scene,
+#                                  RPCs to the server, to everyone and through the relay, a client leaving
 #   tools/demo.sh echo [--class=NAME]
 #                                  the echo demo (godot-project/demo/echo_demo.gd): an engine
 #                                  WebSocketPeer echo server and a RustWebSocketPeer client
-# With a window instead: godot --path godot-project res://demo/chat/chat.tscn
+# With a window instead: godot --path godot-project res://demo/chat/chat.tscn (or
+# res://demo/multiplayer/mp_demo.tscn)
 # Exit status: the demo's (0 = everything arrived as expected), 124 on timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +35,9 @@ status=0
 if [ "${1:-chat}" = "echo" ]; then
 	shift || true
 	timeout 60 "$GODOT" --headless --path godot-project --script res://demo/echo_demo.gd -- "$@" || status=$?
+elif [ "${1:-chat}" = "multiplayer" ]; then
+	shift || true
+	timeout 60 "$GODOT" --headless --path godot-project res://demo/multiplayer/mp_demo.tscn -- "$@" || status=$?
 else
 	timeout 60 "$GODOT" --headless --path godot-project res://demo/chat/chat.tscn || status=$?
 fi

@@ -26,11 +26,17 @@ extends SceneTree
 ##   handshake.gd  handshake: connect + open + close(1000) + both CLOSED, sequentially: per second
 ##   idle.gd       idle: N idle connections (2N peers): us per poll() per peer, and the RSS growth
 ##                 (VmRSS) per connection
+##   multiplayer.gd  mp_rpc_1, mp_rpc_32: the multiplayer class that goes with --class
+##                 (WebSocketMultiplayerPeer / RustWebSocketMultiplayerPeer), a server and 1 or 32
+##                 clients with SceneMultiplayer, one RPC round trip in flight per client: round
+##                 trip p50/p99 in us and round trips per second (runs after the first frame,
+##                 since its nodes must be in the tree)
 
 const Echo := preload("res://bench/echo.gd")
 const PingPong := preload("res://bench/pingpong.gd")
 const Handshake := preload("res://bench/handshake.gd")
 const Idle := preload("res://bench/idle.gd")
+const Multiplayer := preload("res://bench/multiplayer.gd")
 
 
 func _initialize() -> void:
@@ -52,6 +58,9 @@ func _initialize() -> void:
 		bench = Handshake.new()
 	elif scenario == "idle":
 		bench = Idle.new()
+	elif scenario in Multiplayer.SCENARIOS:
+		bench = Multiplayer.new()
+		bench.tree = self
 	else:
 		_finish_error("unknown scenario '%s'" % scenario)
 		return
@@ -69,7 +78,8 @@ func _initialize() -> void:
 	if bench.duration <= 0 or bench.warmup < 0 or bench.connections < 1:
 		_finish_error("--duration must be > 0, --warmup >= 0, --connections >= 1")
 		return
-	var result: Dictionary = bench.run()
+	# The multiplayer scenarios wait for the first frame (a coroutine); the others return at once.
+	var result: Dictionary = await bench.run() if bench is Multiplayer else bench.run()
 	if bench.error != "" or not result.has("metrics"):
 		_finish_error(bench.error if bench.error != "" else "no result")
 		return

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks that RustWebSocketPeer's documentation shows in the Godot editor's help.
+"""Checks that the documentation of RustWebSocketPeer and RustWebSocketMultiplayerPeer shows in
+the Godot editor's help.
 
 Builds a throwaway project holding the installed addon and an editor plugin (probe_plugin.gd)
 that opens the class's help page and prints it; runs a headless editor on it; checks the text.
@@ -35,6 +36,17 @@ EXPECTED = {
     "proxy_from_environment with default": "proxy_from_environment [default: false]",
 }
 
+# The same for RustWebSocketMultiplayerPeer's page.
+EXPECTED_MP = {
+    "multiplayer: class brief": "Godot's high-level multiplayer",
+    "multiplayer: property with default": "handshake_timeout [default: 3.0]",
+    "multiplayer: property description": "Seconds a new connection may take to become a peer",
+    "multiplayer: method signature with defaults":
+        'create_server(port: int, bind_address: String = "*", tls_server_options: TLSOptions = null)',
+    "multiplayer: method description": "Listens for clients on",
+    "multiplayer: extra method documented": "Why the last attempt to join could not complete",
+}
+
 
 def main() -> int:
     godot = sys.argv[1]
@@ -62,17 +74,21 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             print("FAIL docs: the editor opened the help page: timed out after 120 s")
             return 1
-    if "DOCS_BEGIN" not in out:
-        print("FAIL docs: the editor opened the help page: " + (out.strip().splitlines() or ["no output"])[-1])
-        return 1
-    page = out.split("DOCS_BEGIN", 1)[1].split("DOCS_END", 1)[0]
-    flat = " ".join(page.split())
-    for name, text in EXPECTED.items():
-        if " ".join(text.split()) in flat:
-            print(f"PASS docs: {name}")
-        else:
+    for cls, expected in (("RustWebSocketPeer", EXPECTED), ("RustWebSocketMultiplayerPeer", EXPECTED_MP)):
+        marker = f"DOCS_BEGIN {cls}\n"
+        if marker not in out:
+            last = (out.strip().splitlines() or ["no output"])[-1]
+            print(f"FAIL docs: the editor opened the help page of {cls}: {last}")
             failed += 1
-            print(f"FAIL docs: {name}: {text!r} not on the help page")
+            continue
+        page = out.split(marker, 1)[1].split("DOCS_END", 1)[0]
+        flat = " ".join(page.split())
+        for name, text in expected.items():
+            if " ".join(text.split()) in flat:
+                print(f"PASS docs: {name}")
+            else:
+                failed += 1
+                print(f"FAIL docs: {name}: {text!r} not on the help page")
     return 1 if failed else 0
 
 

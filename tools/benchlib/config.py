@@ -25,7 +25,8 @@ CLASSES = [ENGINE, RUST]
 CLASS_ALIASES = {"engine": ENGINE, "godot": ENGINE, "rust": RUST}
 
 SCENARIOS = ["echo_16_bin", "echo_16_text", "echo_1k_bin", "echo_1k_text", "echo_16_bin_coalesced",
-             "echo_1k_bin_coalesced", "echo_64k_bin", "echo_1m_bin", "pingpong", "handshake", "idle"]
+             "echo_1k_bin_coalesced", "echo_64k_bin", "echo_1m_bin", "pingpong", "handshake", "idle",
+             "mp_rpc_1", "mp_rpc_32"]
 # Scenarios in which RustWebSocketPeer runs with `coalesce_writes = true` (the engine's class has
 # no such mode: it runs as in the plain scenario, as the baseline).
 COALESCED = {"echo_16_bin_coalesced", "echo_1k_bin_coalesced"}
@@ -79,4 +80,12 @@ METRICS = [
     Metric("handshake", "handshakes_per_s", "handshakes (open + close), sequential", "1/s", True, ("ratio", 2.0), 3300),
     Metric("idle", "poll_us_per_peer", "1000 idle connections: poll() per peer", "us", False, ("ratio", 0.7), 0.84, "{:,.2f}"),
     Metric("idle", "rss_kib_per_conn", "1000 idle connections: RSS per connection", "KiB", False, ("abs", 16.0), 49, "{:,.1f}"),
+    # Multiplayer: (Rust)WebSocketMultiplayerPeer with SceneMultiplayer, one RPC round trip in
+    # flight per client. No target was set for these: at least on par with the engine.
+    Metric("mp_rpc_1", "p50_us", "multiplayer RPC round trip p50, 1 client", "us", False, ("ratio", 1.0), None),
+    Metric("mp_rpc_1", "p99_us", "multiplayer RPC round trip p99, 1 client", "us", False, ("ratio", 1.0), None),
+    Metric("mp_rpc_1", "round_trips_per_s", "multiplayer RPC round trips/s, 1 client", "1/s", True, ("ratio", 1.0), None),
+    Metric("mp_rpc_32", "p50_us", "multiplayer RPC round trip p50, 32 clients", "us", False, ("ratio", 1.0), None),
+    Metric("mp_rpc_32", "p99_us", "multiplayer RPC round trip p99, 32 clients", "us", False, ("ratio", 1.0), None),
+    Metric("mp_rpc_32", "round_trips_per_s", "multiplayer RPC round trips/s, 32 clients", "1/s", True, ("ratio", 1.0), None),
 ]

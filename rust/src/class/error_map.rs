@@ -3,6 +3,7 @@
 use godot::global::{godot_error, godot_warn, Error};
 
 use crate::core::error::{ProxyFailure, WsError};
+use crate::multiplayer::error::MpError;
 
 /// The `Error` code a GDScript caller gets for `e` (the engine's code where it has one).
 pub fn code_for(e: &WsError) -> Error {
@@ -46,4 +47,30 @@ pub fn warn_ended(url: &str, e: &WsError) {
     } else {
         godot_warn!("RustWebSocketPeer: connection to {url} ended: {e}");
     }
+}
+
+/// The `Error` code for a refused multiplayer call or a failed join.
+pub fn code_for_mp(e: &MpError) -> Error {
+    match e {
+        MpError::AlreadyInUse => Error::ERR_ALREADY_IN_USE,
+        MpError::NotConnected => Error::ERR_UNCONFIGURED,
+        MpError::UnknownPeer(_) | MpError::InvalidArgument(_) => Error::ERR_INVALID_PARAMETER,
+        MpError::InvalidId(_) => Error::ERR_INVALID_DATA,
+        MpError::Timeout { .. } => Error::ERR_TIMEOUT,
+        MpError::ConnectFailed(_) => Error::ERR_CANT_CONNECT,
+        MpError::ConnectionLost(_) => Error::ERR_CONNECTION_ERROR,
+    }
+}
+
+/// Reports a refused multiplayer call with `push_error` and returns its code.
+pub fn refuse_mp(method: &str, e: &MpError) -> Error {
+    godot_error!("RustWebSocketMultiplayerPeer.{method}(): {e}");
+    code_for_mp(e)
+}
+
+/// Reports an engine call that failed inside a multiplayer call, with what we were doing, and
+/// passes its code on (the engine's class returns the same code, silently).
+pub fn refuse_engine(method: &str, doing: &str, code: Error) -> Error {
+    godot_error!("RustWebSocketMultiplayerPeer.{method}(): {doing}: {code:?}");
+    code
 }

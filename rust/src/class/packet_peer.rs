@@ -1,5 +1,6 @@
 //! The `PacketPeer` virtuals, through which `get_packet`, `put_packet`, `get_var`, `put_var`
-//! and `get_available_packet_count` reach the connection. The only `unsafe` code of the crate.
+//! and `get_available_packet_count` reach the connection, and the two pointer helpers the
+//! multiplayer peer's packet virtuals share with them. The only `unsafe` code of the crate.
 
 use godot::classes::IPacketPeerExtension;
 use godot::global::{godot_error, Error};
@@ -36,13 +37,9 @@ impl IPacketPeerExtension for WebSocketPeer {
         };
         self.set_was_string(packet.text);
         self.current_packet = packet.data;
-        // SAFETY: Godot passes valid pointers to a `const uint8_t*` and an `int32_t` to fill in.
-        // The buffer we point at lives in `self.current_packet` until the next call, which is
-        // as long as Godot's `PacketPeer` needs it.
-        unsafe {
-            *(r_buffer.ptr() as *mut *const u8) = self.current_packet.as_ptr();
-            *r_buffer_size.ptr() = size;
-        }
+        // SAFETY: as `hand_out` requires: Godot's pointers, and the buffer lives in
+        // `self.current_packet` until the next call.
+        unsafe { hand_out(&self.current_packet, size, r_buffer, r_buffer_size) };
         Error::OK
     }
 
@@ -52,14 +49,8 @@ impl IPacketPeerExtension for WebSocketPeer {
         p_buffer: RawPtr<*const u8>,
         p_buffer_size: i32,
     ) -> Error {
-        let len = usize::try_from(p_buffer_size).unwrap_or(0);
-        let payload: &[u8] = if len == 0 || p_buffer.ptr().is_null() {
-            &[]
-        } else {
-            // SAFETY: Godot passes a buffer of `p_buffer_size` readable bytes that outlives the
-            // call; we checked it is non-null and non-empty.
-            unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }
-        };
+        // SAFETY: Godot's buffer of `p_buffer_size` bytes, valid for this call.
+        let payload = unsafe { borrow_in(&p_buffer, p_buffer_size) };
         self.send_bytes("put_packet", payload, false)
     }
 
@@ -71,4 +62,38 @@ impl IPacketPeerExtension for WebSocketPeer {
     fn get_max_packet_size(&self) -> i32 {
         self.max_packet_size()
     }
+}
+
+/// Points Godot's `r_buffer`/`r_buffer_size` at `data` (`size` = its length).
+///
+/// # Safety
+/// `r_buffer` and `r_buffer_size` must be the valid out-pointers Godot passes to a
+/// `_get_packet` virtual (a `const uint8_t**` and an `int32_t*`), and `data` must stay alive
+/// and unchanged until Godot's next call into the same object.
+pub(super) unsafe fn hand_out(
+    data: &[u8],
+    size: i32,
+    r_buffer: RawPtr<*mut RawPtr<*const u8>>,
+    r_buffer_size: RawPtr<*mut i32>,
+) {
+    // SAFETY: the caller guarantees both pointers are Godot's valid out-pointers; we write the
+    // real C types through them.
+    unsafe {
+        *(r_buffer.ptr() as *mut *const u8) = data.as_ptr();
+        *r_buffer_size.ptr() = size;
+    }
+}
+
+/// The bytes Godot passes to a `_put_packet` virtual (empty for a null or empty buffer).
+///
+/// # Safety
+/// `p_buffer` must point at `p_buffer_size` readable bytes that stay valid for the returned
+/// lifetime (Godot guarantees this for the duration of the virtual call).
+pub(super) unsafe fn borrow_in(p_buffer: &RawPtr<*const u8>, p_buffer_size: i32) -> &[u8] {
+    let len = usize::try_from(p_buffer_size).unwrap_or(0);
+    if len == 0 || p_buffer.ptr().is_null() {
+        return &[];
+    }
+    // SAFETY: non-null, non-empty, and readable for `len` bytes as the caller guarantees.
+    unsafe { std::slice::from_raw_parts(p_buffer.ptr(), len) }
 }

@@ -124,7 +124,7 @@ impl WebSocketPeer {
     /// malformed [member handshake_headers] and for an unusable proxy from the environment; with
     /// [constant ERR_ALREADY_IN_USE] while connecting or open.
     #[func]
-    fn connect_to_url(
+    pub(super) fn connect_to_url(
         &mut self,
         url: GString,
         #[opt(default = OptTls(None))] tls_client_options: OptTls,
@@ -177,7 +177,7 @@ impl WebSocketPeer {
     /// that is not connected, or malformed [member handshake_headers]; with
     /// [constant ERR_ALREADY_IN_USE] while connecting or open. A failed call changes nothing.
     #[func]
-    fn accept_stream(&mut self, stream: Option<Gd<StreamPeer>>) -> Error {
+    pub(super) fn accept_stream(&mut self, stream: Option<Gd<StreamPeer>>) -> Error {
         let Some(stream) = stream else {
             return refuse(
                 "accept_stream",
@@ -233,7 +233,7 @@ impl WebSocketPeer {
     /// Moves the connection forward: connects, completes handshakes, writes what is queued,
     /// reads what arrived, answers pings, sends heartbeats and enforces deadlines. Never blocks.
     #[func]
-    fn poll(&mut self) {
+    pub(super) fn poll(&mut self) {
         let inbound = self.inbound_limits();
         let heartbeat = heartbeat(self.heartbeat_interval);
         let Some(session) = self.session.as_mut() else {
@@ -254,7 +254,11 @@ impl WebSocketPeer {
     /// closing handshake; `0` sends a close frame without a code. Codes that may not be sent
     /// (outside 1000-1003, 1007-1014, 3000-4999) are refused with an error and change nothing.
     #[func]
-    fn close(&mut self, #[opt(default = 1000)] code: i32, #[opt(default = "")] reason: GString) {
+    pub(super) fn close(
+        &mut self,
+        #[opt(default = 1000)] code: i32,
+        #[opt(default = "")] reason: GString,
+    ) {
         let Some(session) = self.session.as_mut() else {
             return;
         };
@@ -275,7 +279,7 @@ impl WebSocketPeer {
     }
 
     #[func]
-    fn set_supported_protocols(&mut self, protocols: PackedStringArray) {
+    pub(super) fn set_supported_protocols(&mut self, protocols: PackedStringArray) {
         self.supported_protocols = protocols
             .as_slice()
             .iter()
