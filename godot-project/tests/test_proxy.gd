@@ -19,7 +19,7 @@ func tests() -> Array[Callable]:
 	return [test_tinyproxy_ws, test_tinyproxy_wss, test_scheme_picks_the_proxy, test_certificate_names_the_target,
 			test_tinyproxy_auth, test_proxypy_reserved_password, test_unreachable, test_bad_answers,
 			test_silent_proxy, test_slowloris_proxy, test_request_on_the_wire, test_bad_input,
-			test_environment]
+			test_environment, test_multiplayer_client]
 
 
 func test_engine_has_no_proxy() -> bool:
@@ -431,4 +431,36 @@ func test_environment() -> bool:
 		check_eq("... and ignores it with proxy_from_environment off (ws_proxy=%s)" % value.c_escape(),
 				off2.connect_to_url(_ws("localhost")), OK)
 	OS.unset_environment("ws_proxy")
+	return true
+
+
+## RustWebSocketMultiplayerPeer passes its proxies to the connection create_client makes: a
+## client joins a server of the class through tinyproxy (its id arrives through the tunnel).
+func test_multiplayer_client() -> bool:
+	var tp := _proxy("multiplayer client", "tinyproxy")
+	if tp.is_empty():
+		return true
+	var server = ClassDB.instantiate("RustWebSocketMultiplayerPeer")
+	var client = ClassDB.instantiate("RustWebSocketMultiplayerPeer")
+	check_eq("multiplayer client: proxy_from_environment defaults to false", client.proxy_from_environment, false)
+	check_eq("multiplayer client: set_http_proxy refuses a line break", client.set_http_proxy("evil\r\nX: y", tp.port),
+			ERR_INVALID_PARAMETER)
+	check_eq("multiplayer client: set_http_proxy OK", client.set_http_proxy("127.0.0.1", tp.port), OK)
+	check_eq("multiplayer client: set_https_proxy OK (and cleared)", [client.set_https_proxy("127.0.0.1", tp.port),
+			client.set_https_proxy("", -1)], [OK, OK])
+	var port := free_port()
+	if not check_eq("multiplayer client: create_server", server.create_server(port, "127.0.0.1"), OK):
+		return true
+	var needle := "CONNECT localhost:%d HTTP/1.1" % port
+	var before := _count(tp.log, needle)
+	check_eq("multiplayer client: create_client", client.create_client("ws://localhost:%d" % port), OK)
+	await pump([server, client], func():
+		return client.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTING, 15000)
+	check_eq("multiplayer client: CONNECTED through the proxy", client.get_connection_status(),
+			MultiplayerPeer.CONNECTION_CONNECTED)
+	check("multiplayer client: got its id from the server", client.get_unique_id() >= 2, "id %d" % client.get_unique_id())
+	check_eq("multiplayer client: its connection is to the proxy", client.get_peer(1).get_connected_port(), tp.port)
+	check("multiplayer client: the proxy's log shows the CONNECT", await _log_grows(tp.log, needle, before))
+	client.close()
+	server.close()
 	return true

@@ -35,7 +35,12 @@ pub fn code_for(e: &WsError) -> Error {
 
 /// Reports a refused call with `push_error` and returns its code.
 pub fn refuse(method: &str, e: &WsError) -> Error {
-    godot_error!("RustWebSocketPeer.{method}(): {e}");
+    refuse_in("RustWebSocketPeer", method, e)
+}
+
+/// `refuse` for a method of `class`.
+pub fn refuse_in(class: &str, method: &str, e: &WsError) -> Error {
+    godot_error!("{class}.{method}(): {e}");
     code_for(e)
 }
 

@@ -5,9 +5,20 @@ use godot::global::Error;
 use godot::prelude::*;
 
 use super::args::to_string;
-use super::error_map::refuse;
+use super::error_map::refuse_in;
 use super::peer::WebSocketPeer;
 use crate::core::proxy::Proxy;
+
+/// The proxy a `set_http_proxy`/`set_https_proxy` call of `class` names (`None`: cleared), or
+/// the refusal, reported.
+pub(super) fn from_setter(
+    class: &str,
+    method: &str,
+    host: &GString,
+    port: i32,
+) -> Result<Option<Proxy>, Error> {
+    Proxy::from_setter(&to_string(host), port.into()).map_err(|e| refuse_in(class, method, &e))
+}
 
 #[godot_api(secondary)]
 impl WebSocketPeer {
@@ -26,12 +37,12 @@ impl WebSocketPeer {
     /// outside 1-65535. Not in the engine's [WebSocketPeer].
     #[func]
     fn set_http_proxy(&mut self, host: GString, port: i32) -> Error {
-        match Proxy::from_setter(&to_string(&host), port.into()) {
+        match from_setter("RustWebSocketPeer", "set_http_proxy", &host, port) {
             Ok(proxy) => {
                 self.proxies.http = proxy;
                 Error::OK
             }
-            Err(e) => refuse("set_http_proxy", &e),
+            Err(code) => code,
         }
     }
 
@@ -40,12 +51,12 @@ impl WebSocketPeer {
     /// tunnel, and the certificate is checked against the URL's host, never the proxy's.
     #[func]
     fn set_https_proxy(&mut self, host: GString, port: i32) -> Error {
-        match Proxy::from_setter(&to_string(&host), port.into()) {
+        match from_setter("RustWebSocketPeer", "set_https_proxy", &host, port) {
             Ok(proxy) => {
                 self.proxies.https = proxy;
                 Error::OK
             }
-            Err(e) => refuse("set_https_proxy", &e),
+            Err(code) => code,
         }
     }
 }

@@ -2,13 +2,14 @@
 //! `RustWebSocketPeer` connections. The id message, routing and deadlines are the Godot-free
 //! rules of `crate::multiplayer`; this layer owns the connections and emits the signals.
 //! `peer` holds the class and its methods, `virtuals` what the MultiplayerAPI calls, `server`
-//! and `client` the two roles' polls, `remote` one connection.
+//! and `client` the two roles' polls, `remote` one connection, `proxy` the client's proxies.
 
 use client::Client;
 use server::Server;
 
 mod client;
 mod peer;
+mod proxy;
 mod remote;
 mod server;
 mod virtuals;

@@ -16,6 +16,7 @@ use super::{Event, Incoming, Role};
 use crate::class::args::OptTls;
 use crate::class::error_map::{refuse_engine, refuse_mp};
 use crate::class::peer::WebSocketPeer;
+use crate::core::proxy::ProxySettings;
 use crate::multiplayer::error::MpError;
 use crate::multiplayer::id::SERVER_ID;
 
@@ -79,6 +80,14 @@ pub struct WebSocketMultiplayerPeer {
     #[var(get, set, usage_flags = [DEFAULT])]
     #[init(val = 3.0)]
     pub(super) handshake_timeout: f64,
+
+    /// Off by default; when on, the client connection may use the proxy the environment names,
+    /// as [member RustWebSocketPeer.proxy_from_environment] describes (copied into the
+    /// [RustWebSocketPeer] that [method create_client] makes).
+    #[var(usage_flags = [DEFAULT])]
+    pub(super) proxy_from_environment: bool,
+    /// Proxies set with `set_http_proxy` / `set_https_proxy`, for the client connection.
+    pub(super) proxies: ProxySettings,
 
     pub(super) role: Role,
     pub(super) unique_id: i32,

@@ -7,6 +7,7 @@ use godot::prelude::*;
 use crate::class::args::engine_ip_string;
 use crate::class::peer::WebSocketPeer;
 use crate::core::inbox::Packet;
+use crate::core::proxy::ProxySettings;
 use crate::core::state::ReadyState;
 
 /// The settings copied into every connection, as the engine copies them from its template peer.
@@ -17,6 +18,8 @@ pub(super) struct Template {
     pub inbound_buffer_size: i32,
     pub outbound_buffer_size: i32,
     pub max_queued_packets: i32,
+    /// Used by a client connection only (an accepted one has no use for a proxy).
+    pub proxies: ProxySettings,
 }
 
 /// A new `RustWebSocketPeer` with the template's settings.
@@ -29,6 +32,8 @@ pub(super) fn create(t: &Template) -> Gd<WebSocketPeer> {
         p.inbound_buffer_size = t.inbound_buffer_size;
         p.outbound_buffer_size = t.outbound_buffer_size;
         p.max_queued_packets = t.max_queued_packets;
+        p.proxies = t.proxies.clone();
+        p.proxy_from_environment = t.proxies.from_environment;
     }
     ws
 }

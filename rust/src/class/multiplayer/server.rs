@@ -11,6 +11,7 @@ use godot::prelude::*;
 use super::remote::{self, Template};
 use super::{Event, Incoming, Role, WebSocketMultiplayerPeer};
 use crate::class::peer::WebSocketPeer;
+use crate::core::proxy::ProxySettings;
 use crate::core::state::ReadyState;
 use crate::multiplayer::id;
 use crate::multiplayer::pending::{timeout_of, Pending};
@@ -119,6 +120,10 @@ impl WebSocketMultiplayerPeer {
             inbound_buffer_size: self.inbound_buffer_size,
             outbound_buffer_size: self.outbound_buffer_size,
             max_queued_packets: self.max_queued_packets,
+            proxies: ProxySettings {
+                from_environment: self.proxy_from_environment,
+                ..self.proxies.clone()
+            },
         }
     }
 
