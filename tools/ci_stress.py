@@ -31,7 +31,7 @@ from procs import kill, kill_all, spawn  # noqa: E402
 LOGS = ROOT / "tests" / ".logs"
 # Every suite with a check on wall-clock time, or a wait a slow machine could outrun.
 SUITES = ["test_sem_heartbeat", "test_sem_frames", "test_sem_remote_close", "test_server_hostile",
-          "test_server_tls", "test_threads", "test_tls_slow"]
+          "test_server_tls", "test_threads", "test_tls_slow", "test_multiplayer_edge", "test_proxy"]
 # Suites whose header targets only the runner's --class: run once more for the engine's class.
 ENGINE_PASS = ["test_tls_slow"]
 LOAD_PROCS = 2
