@@ -21,11 +21,20 @@ pub type TlsTarget = (Arc<ClientConfig>, ServerName<'static>);
 
 /// The HTTP proxy a client connection goes through: the TCP connection is to the proxy, and
 /// `request` asks it for the tunnel. `proxy` and `target` (both `host:port`) are for messages.
-#[derive(Debug)]
+/// Its `Debug` leaves the request out: it may carry credentials.
 pub struct Hop {
     pub proxy: String,
     pub target: String,
     pub request: Vec<u8>,
+}
+
+impl std::fmt::Debug for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hop")
+            .field("proxy", &self.proxy)
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Hop {

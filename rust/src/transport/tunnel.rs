@@ -7,13 +7,22 @@ use std::net::{SocketAddr, TcpStream};
 use crate::core::error::ProxyFailure;
 use crate::core::proxy::exchange::{read_answer, MAX_ANSWER_HEAD};
 
-/// A tunnel being opened.
-#[derive(Debug)]
+/// A tunnel being opened. Its `Debug` leaves the request out: it may carry credentials.
 pub struct Tunnel {
     tcp: TcpStream,
     request: Vec<u8>,
     sent: usize,
     answer: Vec<u8>,
+}
+
+impl std::fmt::Debug for Tunnel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tunnel")
+            .field("tcp", &self.tcp)
+            .field("sent", &self.sent)
+            .field("answer", &self.answer.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tunnel {
@@ -41,6 +50,12 @@ impl Tunnel {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(ProxyFailure::Lost(e.to_string())),
             }
+        }
+        if !self.request.is_empty() {
+            // Sent: the credentials need not stay in memory.
+            self.request.fill(0);
+            self.request = Vec::new();
+            self.sent = 0;
         }
         let mut chunk = [0u8; 2048];
         loop {

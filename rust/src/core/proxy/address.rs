@@ -207,20 +207,38 @@ fn parse_host(host: &str) -> Result<String, WsError> {
     }
 }
 
-/// A proxy URL for a message, with any password replaced by `***`.
+/// A proxy URL for a message, with any password replaced by `***`. The credentials end at the
+/// last `@` and the user name at the first `:` (a password may hold both).
 fn redact(value: &str) -> String {
     let Some((before, host)) = value.rsplit_once('@') else {
         return value.to_owned();
     };
-    match before.rsplit_once(':') {
-        Some((user, _)) if !user.ends_with('/') => format!("{user}:***@{host}"),
-        _ => format!("{before}@{host}"),
+    let (scheme, userinfo) = match before.split_once("://") {
+        Some((scheme, userinfo)) => (&before[..scheme.len() + 3], userinfo),
+        None => ("", before),
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}{user}:***@{host}"),
+        None => format!("{before}@{host}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_never_show_a_password() {
+        for (url, shown) in [
+            ("http://alice:se:cret@p:443", "http://alice:***@p:443"),
+            ("http://alice:p@ss@p:3128", "http://alice:***@p:3128"),
+            ("alice:secret@p", "alice:***@p"),
+            ("http://alice@p", "http://alice@p"),
+            ("http://p:3128", "http://p:3128"),
+        ] {
+            assert_eq!(redact(url), shown);
+        }
+    }
 
     fn creds(user: &str, password: &str) -> Option<Credentials> {
         Some(Credentials {
