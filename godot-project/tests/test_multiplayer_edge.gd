@@ -10,7 +10,8 @@ func tests() -> Array[Callable]:
 	return [test_defaults, test_wrong_state, test_silent_client_dropped, test_plain_http_client,
 			test_bad_ids, test_text_id,
 			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
-			test_tls, test_wire, test_client_close_frame, test_send_refused, test_refused_mid_handshake]
+			test_tls, test_wire, test_client_close_frame, test_send_refused, test_refused_mid_handshake,
+			test_close_from_handler, test_forced_disconnect_drops_unread, test_long_handshake_timeout]
 
 
 func test_defaults() -> bool:
@@ -514,5 +515,105 @@ func test_refused_mid_handshake() -> bool:
 		check("mid-handshake: then a close frame with code 1013 and no id",
 				after.size() >= 4 and after[0] == 0x88 and after[2] == 0x03 and after[3] == 0xF5,
 				"got %s" % [after.slice(0, 8)])
+	mp.close()
+	return true
+
+
+const UPGRADE := "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+		+ "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+
+## A server polled by hand (no MultiplayerAPI) on a free port, recording peer_connected and
+## peer_disconnected; returns [peer, port, joined, left] or [] after a failed check.
+func _manual_server(label: String, configure := Callable()) -> Array:
+	var mp = mp_peer()
+	if configure.is_valid():
+		configure.call(mp)
+	var port := free_port()
+	if not check_eq("%s: create_server" % label, mp.create_server(port, "127.0.0.1"), OK):
+		return []
+	var joined := []
+	var left := []
+	mp.peer_connected.connect(func(id): joined.append(id))
+	mp.peer_disconnected.connect(func(id): left.append(id))
+	return [mp, port, joined, left]
+
+
+## A peer_connected handler that closes the server: connections that completed their handshake
+## in the same poll are not announced after it (close() is final; their events belonged to the
+## session it ended). Ours only: the engine's class emits inside its own loop over the peers.
+func test_close_from_handler() -> bool:
+	if is_engine:
+		return true
+	var setup := await _manual_server("close in handler")
+	if setup.is_empty():
+		return true
+	var mp = setup[0]
+	var joined: Array = setup[2]
+	mp.peer_connected.connect(func(_id): mp.close())
+	var raws := [RawClient.new(), RawClient.new()]
+	for r in raws:
+		r.connect_to(setup[1])
+	await pump(raws + [mp], func(): return raws.all(func(r): return r.is_connected_to_server()), 3000)
+	# Both requests wait in the server's sockets before its next poll, which upgrades both.
+	for r in raws:
+		r.send_text(UPGRADE)
+	await pump(raws + [mp], func(): return not joined.is_empty(), 5000)
+	check_eq("close in handler: one peer_connected, none after close()", joined.size(), 1)
+	check_eq("close in handler: DISCONNECTED", mp.get_connection_status(), DISCONNECTED)
+	await pump(raws, func(): return raws.all(func(r): return r.closed), 5000)
+	check("close in handler: both connections end", raws.all(func(r): return r.closed))
+	return true
+
+
+## disconnect_peer(id, true) drops what the peer sent and was not read yet, and announces it
+## once. Ours only (the engine's class announces nothing for a forced disconnect).
+func test_forced_disconnect_drops_unread() -> bool:
+	if is_engine:
+		return true
+	var setup := await _manual_server("forced, unread")
+	if setup.is_empty():
+		return true
+	var mp = setup[0]
+	var joined: Array = setup[2]
+	var left: Array = setup[3]
+	var c := WebSocketPeer.new()
+	c.connect_to_url("ws://127.0.0.1:%d/" % setup[1])
+	await pump([c, mp], func(): return c.get_ready_state() == OPEN and not joined.is_empty(), 5000)
+	if not check("forced, unread: joined", not joined.is_empty()):
+		return true
+	for i in 3:
+		c.put_packet(PackedByteArray([i]))
+	await pump([c, mp], func(): return mp.get_available_packet_count() == 3, 5000)
+	check_eq("forced, unread: 3 packets waiting", mp.get_available_packet_count(), 3)
+	mp.disconnect_peer(joined[0], true)
+	check_eq("forced, unread: dropped with the peer", mp.get_available_packet_count(), 0)
+	check_eq("forced, unread: announced once", left, [joined[0]])
+	await pump([c, mp], func(): return c.get_ready_state() == CLOSED, 5000)
+	check_eq("forced, unread: the client sees a close 1000", c.get_close_code(), 1000)
+	check_eq("forced, unread: announced once, also after more polls", left, [joined[0]])
+	mp.close()
+	return true
+
+
+## handshake_timeout bounds the whole handshake on the server, also above the 5 s that a lone
+## RustWebSocketPeer server gives a client for its upgrade request: with 20 s, a client that
+## sends its request after 6 s still joins.
+func test_long_handshake_timeout() -> bool:
+	var setup := await _manual_server("long handshake_timeout", func(p): p.handshake_timeout = 20.0)
+	if setup.is_empty():
+		return true
+	var mp = setup[0]
+	var joined: Array = setup[2]
+	var raw := RawClient.new()
+	raw.connect_to(setup[1])
+	await pump([raw, mp], func(): return raw.is_connected_to_server(), 3000)
+	await pump([raw, mp], func(): return raw.closed, 6000)
+	check("long handshake_timeout: still connected after 6 s", not raw.closed)
+	raw.send_text(UPGRADE)
+	await pump([raw, mp], func(): return not joined.is_empty() or raw.closed, 5000)
+	check_eq("long handshake_timeout: the slow client joins", joined.size(), 1)
+	await pump([raw, mp], func(): return raw.status_line() != "" or raw.closed, 5000)
+	check("long handshake_timeout: it got the 101 answer", raw.status_line().begins_with("HTTP/1.1 101"), raw.status_line())
 	mp.close()
 	return true

@@ -10,7 +10,7 @@ use super::args::{strings, OptTls};
 use super::enums::WriteMode;
 use super::error_map::{refuse, warn_ended};
 use super::tls_options;
-use crate::core::config::{InboundLimits, OutboundLimits};
+use crate::core::config::{InboundLimits, OutboundLimits, Timeouts};
 use crate::core::error::WsError;
 use crate::core::proxy::ProxySettings;
 use crate::core::state::ReadyState;
@@ -92,6 +92,9 @@ pub struct WebSocketPeer {
 
     /// Proxies set with `set_http_proxy` / `set_https_proxy`.
     pub(super) proxies: ProxySettings,
+    /// The server side's deadline for the upgrade request, when the multiplayer peer that made
+    /// this connection sets one (its `handshake_timeout`); else the default.
+    pub(super) accept_timeout: Option<Duration>,
     pub(super) session: Option<Session>,
     pub(super) requested_url: GString,
     /// Whether the failure of the current connection was already reported.
@@ -392,7 +395,10 @@ impl WebSocketPeer {
             outbound: self.outbound_limits(),
             heartbeat: heartbeat(self.heartbeat_interval),
             coalesce: self.coalesce_writes,
-            timeouts: Default::default(),
+            timeouts: Timeouts {
+                accept: self.accept_timeout.unwrap_or(Timeouts::default().accept),
+                ..Timeouts::default()
+            },
             tls: Default::default(),
             proxy: ProxySettings {
                 from_environment: self.proxy_from_environment,

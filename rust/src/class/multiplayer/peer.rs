@@ -102,6 +102,8 @@ pub struct WebSocketMultiplayerPeer {
     pub(super) current: Vec<u8>,
     /// Why the last client connection could not join or ended abnormally.
     pub(super) error: Option<MpError>,
+    /// Counts `reset`s: events collected before one belong to a session that is gone.
+    pub(super) generation: u32,
 }
 
 #[godot_api]
@@ -271,15 +273,25 @@ impl WebSocketMultiplayerPeer {
 impl WebSocketMultiplayerPeer {
     /// Emits the events in order. Handlers (the [MultiplayerAPI]) call back into this object
     /// while the signal is emitted; `base_mut()` allows that, and nothing of our state is
-    /// borrowed here.
+    /// borrowed here. A peer that left is removed once announced. A handler that closes or
+    /// re-creates this peer ends the list: the rest belongs to a session that is gone.
     pub(super) fn emit(&mut self, events: Vec<Event>) {
+        let generation = self.generation;
         for event in events {
+            if self.generation != generation {
+                return;
+            }
             let (name, id) = match event {
                 Event::Connected(id) => ("peer_connected", id),
                 Event::Disconnected(id) => ("peer_disconnected", id),
             };
             self.base_mut()
                 .emit_signal(&StringName::from(name), &[i64::from(id).to_variant()]);
+            if let (Event::Disconnected(id), Role::Server(srv)) = (event, &mut self.role) {
+                if self.generation == generation {
+                    srv.remove(id);
+                }
+            }
         }
     }
 
@@ -293,6 +305,8 @@ impl WebSocketMultiplayerPeer {
         self.role = Role::Idle;
         self.unique_id = 0;
         self.inbox.clear();
-        self.current = Vec::new();
+        // `current` stays: the MultiplayerAPI may still be reading the last packet handed out
+        // (a handler that closes this peer runs while it does); the next get_packet replaces it.
+        self.generation = self.generation.wrapping_add(1);
     }
 }

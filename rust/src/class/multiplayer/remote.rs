@@ -1,6 +1,8 @@
 //! The multiplayer peer's view of one `RustWebSocketPeer` connection: create it with the
 //! template settings, poll it, read and write packets, close it.
 
+use std::time::Duration;
+
 use godot::global::Error;
 use godot::prelude::*;
 
@@ -20,6 +22,9 @@ pub(super) struct Template {
     pub max_queued_packets: i32,
     /// Used by a client connection only (an accepted one has no use for a proxy).
     pub proxies: ProxySettings,
+    /// An accepted connection's deadline for its upgrade request: the multiplayer peer's
+    /// `handshake_timeout`, which bounds the whole handshake (so it may exceed the default).
+    pub accept_timeout: Duration,
 }
 
 /// A new `RustWebSocketPeer` with the template's settings.
@@ -34,6 +39,7 @@ pub(super) fn create(t: &Template) -> Gd<WebSocketPeer> {
         p.max_queued_packets = t.max_queued_packets;
         p.proxies = t.proxies.clone();
         p.proxy_from_environment = t.proxies.from_environment;
+        p.accept_timeout = Some(t.accept_timeout);
     }
     ws
 }

@@ -53,6 +53,13 @@ impl Server {
         self.peers.get(&id).map(|r| &r.ws)
     }
 
+    /// Marks a peer as gone: sends to it are skipped until it is announced and removed.
+    pub fn mark_leaving(&mut self, id: i32) {
+        if let Some(remote) = self.peers.get_mut(&id) {
+            remote.leaving = true;
+        }
+    }
+
     /// Removes a peer (it will not be announced again).
     pub fn remove(&mut self, id: i32) -> Option<Gd<WebSocketPeer>> {
         let mut ws = self.peers.remove(&id)?.ws;
@@ -124,6 +131,7 @@ impl WebSocketMultiplayerPeer {
                 from_environment: self.proxy_from_environment,
                 ..self.proxies.clone()
             },
+            accept_timeout: timeout_of(self.handshake_timeout),
         }
     }
 
@@ -230,12 +238,11 @@ impl WebSocketMultiplayerPeer {
 
         for (pid, waited) in left {
             // Its last packets are read before it is announced (the API drops packets from
-            // peers it no longer knows); one poll is as long as that takes.
+            // peers it no longer knows); one poll is as long as that takes. It stays among the
+            // peers (sends to it are skipped) until `emit` has announced it, so the handlers
+            // of this poll's earlier events still find it.
             if !waited && self.has_unread_from(pid) {
                 continue;
-            }
-            if let Some(srv) = self.server_mut() {
-                srv.remove(pid);
             }
             events.push(Event::Disconnected(pid));
         }

@@ -151,7 +151,8 @@ impl IMultiplayerPeerExtension for WebSocketMultiplayerPeer {
 
     /// Closes the connection of `peer` (code 1000). Without `force` it is announced with
     /// `peer_disconnected` at a following poll, once its closing handshake is under way; with
-    /// `force` it is removed and announced at once (the engine's class announces nothing then).
+    /// `force` it is removed and announced at once, and its unread packets are dropped (the
+    /// engine's class announces nothing then).
     fn disconnect_peer(&mut self, peer: i32, force: bool) {
         let mut events = Vec::new();
         match &mut self.role {
@@ -163,7 +164,9 @@ impl IMultiplayerPeerExtension for WebSocketMultiplayerPeer {
                 let mut ws = ws.clone();
                 remote::close(&mut ws, 1000, "");
                 if force {
-                    srv.remove(peer);
+                    // Gone now: what it sent and was not read yet goes with it.
+                    srv.mark_leaving(peer);
+                    self.inbox.retain(|p| p.source != peer);
                     events.push(Event::Disconnected(peer));
                 }
             }
