@@ -9,15 +9,23 @@ use super::error_map::refuse_in;
 use super::peer::WebSocketPeer;
 use crate::core::proxy::Proxy;
 
-/// The proxy a `set_http_proxy`/`set_https_proxy` call of `class` names (`None`: cleared), or
-/// the refusal, reported.
-pub(super) fn from_setter(
+/// What a `set_http_proxy`/`set_https_proxy` call of `class` does: parses `host` and `port`
+/// into `slot` (cleared by an empty host or port -1), or reports the refusal and leaves `slot`
+/// as it was.
+pub(super) fn set_proxy(
     class: &str,
     method: &str,
+    slot: &mut Option<Proxy>,
     host: &GString,
     port: i32,
-) -> Result<Option<Proxy>, Error> {
-    Proxy::from_setter(&to_string(host), port.into()).map_err(|e| refuse_in(class, method, &e))
+) -> Error {
+    match Proxy::from_setter(&to_string(host), port.into()) {
+        Ok(proxy) => {
+            *slot = proxy;
+            Error::OK
+        }
+        Err(e) => refuse_in(class, method, &e),
+    }
 }
 
 #[godot_api(secondary)]
@@ -37,13 +45,13 @@ impl WebSocketPeer {
     /// outside 1-65535. Not in the engine's [WebSocketPeer].
     #[func]
     fn set_http_proxy(&mut self, host: GString, port: i32) -> Error {
-        match from_setter("RustWebSocketPeer", "set_http_proxy", &host, port) {
-            Ok(proxy) => {
-                self.proxies.http = proxy;
-                Error::OK
-            }
-            Err(code) => code,
-        }
+        set_proxy(
+            "RustWebSocketPeer",
+            "set_http_proxy",
+            &mut self.proxies.http,
+            &host,
+            port,
+        )
     }
 
     /// Sets the HTTP proxy for `wss://` URLs, as [method HTTPClient.set_https_proxy] does: the
@@ -51,12 +59,12 @@ impl WebSocketPeer {
     /// tunnel, and the certificate is checked against the URL's host, never the proxy's.
     #[func]
     fn set_https_proxy(&mut self, host: GString, port: i32) -> Error {
-        match from_setter("RustWebSocketPeer", "set_https_proxy", &host, port) {
-            Ok(proxy) => {
-                self.proxies.https = proxy;
-                Error::OK
-            }
-            Err(code) => code,
-        }
+        set_proxy(
+            "RustWebSocketPeer",
+            "set_https_proxy",
+            &mut self.proxies.https,
+            &host,
+            port,
+        )
     }
 }

@@ -5,7 +5,7 @@ use godot::global::Error;
 use godot::prelude::*;
 
 use super::peer::WebSocketMultiplayerPeer;
-use crate::class::proxy::from_setter;
+use crate::class::proxy::set_proxy;
 
 #[godot_api(secondary)]
 impl WebSocketMultiplayerPeer {
@@ -16,18 +16,14 @@ impl WebSocketMultiplayerPeer {
     /// nothing) for an unusable host or port. Not in the engine's [WebSocketMultiplayerPeer].
     #[func]
     fn set_http_proxy(&mut self, host: GString, port: i32) -> Error {
-        match from_setter(
+        let slot = &mut self.proxies.http;
+        set_proxy(
             "RustWebSocketMultiplayerPeer",
             "set_http_proxy",
+            slot,
             &host,
             port,
-        ) {
-            Ok(proxy) => {
-                self.proxies.http = proxy;
-                Error::OK
-            }
-            Err(code) => code,
-        }
+        )
     }
 
     /// Sets the HTTP proxy [method create_client] uses for `wss://` URLs: the same arguments
@@ -35,17 +31,13 @@ impl WebSocketMultiplayerPeer {
     /// URL's host, never the proxy's.
     #[func]
     fn set_https_proxy(&mut self, host: GString, port: i32) -> Error {
-        match from_setter(
+        let slot = &mut self.proxies.https;
+        set_proxy(
             "RustWebSocketMultiplayerPeer",
             "set_https_proxy",
+            slot,
             &host,
             port,
-        ) {
-            Ok(proxy) => {
-                self.proxies.https = proxy;
-                Error::OK
-            }
-            Err(code) => code,
-        }
+        )
     }
 }
