@@ -78,15 +78,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rounds", type=int, nargs="?", default=20, help="rounds (each quiet, then under load)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per runner pass")
+    parser.add_argument("--only", action="append", default=[], metavar="SUITE",
+                        help="only these of the suites (repeatable; default: all of SUITES)")
     args = parser.parse_args()
+    suites = [s for s in SUITES if not args.only or s in args.only]
 
     build = subprocess.run(["bash", "tools/build.sh"], cwd=ROOT)
     if build.returncode != 0:
         print("FAIL stress: tools/build.sh", flush=True)
         print("0 passed, 1 failed")
         return 1
-    only = [a for s in SUITES for a in ("--only", s)]
-    engine_only = ["--class", "WebSocketPeer"] + [a for s in ENGINE_PASS for a in ("--only", s)]
+    only = [a for s in suites for a in ("--only", s)]
+    engine_suites = [s for s in ENGINE_PASS if s in suites]
+    engine_only = ["--class", "WebSocketPeer"] + [a for s in engine_suites for a in ("--only", s)]
     per_check: Counter[str] = Counter()
     total_passed = total_failed = 0
     started = time.monotonic()
@@ -97,7 +101,7 @@ def main() -> int:
                 t0 = time.monotonic()
                 try:
                     passed, failures, problem = runner_pass(only, args.timeout)
-                    p2, f2, problem2 = runner_pass(engine_only, args.timeout)
+                    p2, f2, problem2 = runner_pass(engine_only, args.timeout) if engine_suites else (0, [], "")
                 finally:
                     for proc in load:
                         kill(proc)
