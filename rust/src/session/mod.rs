@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::config::{InboundLimits, OutboundLimits, Timeouts};
 use crate::core::connection::Connection;
+use crate::core::deflate::DeflateSettings;
 use crate::core::error::WsError;
 use crate::core::handshake::client::{ClientHandshake, ClientRequest};
 use crate::core::handshake::server::{ServerConfig, ServerHandshake};
@@ -47,6 +48,9 @@ pub struct Settings {
     pub tls: TlsSettings,
     /// Write coalescing (see [`Session::set_coalesce`]).
     pub coalesce: bool,
+    /// Offer (client) or accept (server) permessage-deflate.
+    pub compression: bool,
+    pub deflate: DeflateSettings,
 }
 
 /// A connection and the link it runs over.
@@ -80,6 +84,7 @@ impl Session {
             resource: target.resource.clone(),
             protocols: settings.protocols.clone(),
             headers: settings.headers.clone(),
+            compression: settings.compression,
         };
         let (handshake, bytes) = ClientHandshake::start(&request)?;
         let mut conn = Connection::client(handshake, bytes, settings.timeouts);
@@ -108,6 +113,9 @@ impl Session {
             protocols: settings.protocols.clone(),
             headers: settings.headers.clone(),
             secure: io.is_tls(),
+            compression: settings
+                .compression
+                .then_some(settings.deflate.receive_window_bits),
         };
         let handshake = ServerHandshake::new(config)?;
         let mut conn = Connection::server(handshake, settings.timeouts, now);
@@ -273,6 +281,7 @@ fn apply(conn: &mut Connection, settings: &Settings) {
     conn.set_inbound_limits(settings.inbound);
     conn.set_outbound_limits(settings.outbound);
     conn.set_heartbeat(settings.heartbeat);
+    conn.set_deflate_settings(settings.deflate);
 }
 
 /// Writes what the connection has queued; a transport error ends the connection.

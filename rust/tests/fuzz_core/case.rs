@@ -90,6 +90,7 @@ impl Case {
                     } else {
                         vec![]
                     },
+                    compression: false,
                 };
                 let (hs, req) = ClientHandshake::start(&request).expect("our request is valid");
                 let conn = Connection::client(hs, req.clone(), timeouts);
@@ -111,6 +112,7 @@ impl Case {
                         vec![]
                     },
                     secure: rng.one_in(4),
+                    compression: None,
                 };
                 let hs = ServerHandshake::new(config).expect("our config is valid");
                 let conn = Connection::server(hs, timeouts, t0);

@@ -12,8 +12,7 @@ use super::params::{Direction, MAX_WINDOW_BITS, MIN_COMPRESS_BITS};
 /// before inflating the last fragment of every message we receive.
 pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// Output grows in steps of at most this much while inflating, so the limit is checked with
-/// little memory past it.
+/// The first step of output room for a piece of input (output then doubles, up to the limit).
 const INFLATE_STEP: usize = 32 * 1024;
 
 /// Settings of our compressor, within what the remote allowed.
@@ -23,6 +22,9 @@ pub struct DeflateSettings {
     pub level: u32,
     /// Window we use when the remote allows more (9..=15).
     pub window_bits: u8,
+    /// Server side: the window we ask the client to compress with, where its offer lets us
+    /// (9..=15; smaller saves our inflater's memory, 15 asks nothing).
+    pub receive_window_bits: u8,
 }
 
 impl Default for DeflateSettings {
@@ -30,6 +32,7 @@ impl Default for DeflateSettings {
         DeflateSettings {
             level: 6,
             window_bits: MAX_WINDOW_BITS,
+            receive_window_bits: MAX_WINDOW_BITS,
         }
     }
 }
@@ -181,27 +184,28 @@ impl Inflater {
         let ctx = self
             .ctx
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+        // Never allocated past one byte over the limit: filling that byte proves the message
+        // is too big. zlib writes into the spare capacity only.
+        let cap_limit = limit.saturating_add(1);
         let mut input = input;
         loop {
-            // Room up to one byte past the limit: filling it proves the message is too big.
-            let room = limit
-                .saturating_add(1)
-                .saturating_sub(out.len())
-                .min(INFLATE_STEP);
-            if room == 0 {
+            if out.len() > limit {
                 return Err(InflateError::TooBig {
                     size: out.len() as u64,
                 });
             }
-            // Into a slice, not the Vec's spare capacity: `reserve` may give more than `room`.
-            let (in_before, out_before, start) = (ctx.total_in(), ctx.total_out(), out.len());
-            out.resize(start + room, 0);
-            let result = ctx.decompress(input, &mut out[start..], FlushDecompress::Sync);
-            let produced = (ctx.total_out() - out_before) as usize;
-            out.truncate(start + produced);
-            let status = result.map_err(|e| {
-                InflateError::Corrupt(e.message().unwrap_or("invalid deflate data").to_owned())
-            })?;
+            if out.capacity() == out.len() {
+                let want = (out.capacity() * 2)
+                    .max(out.len() + (input.len() * 2).clamp(256, INFLATE_STEP))
+                    .min(cap_limit);
+                out.reserve_exact(want - out.len());
+            }
+            let in_before = ctx.total_in();
+            let status = ctx
+                .decompress_vec(input, out, FlushDecompress::Sync)
+                .map_err(|e| {
+                    InflateError::Corrupt(e.message().unwrap_or("invalid deflate data").to_owned())
+                })?;
             let used = (ctx.total_in() - in_before) as usize;
             input = &input[used..];
             if out.len() > limit {
@@ -213,7 +217,7 @@ impl Inflater {
                 self.ended = true;
                 return Ok(());
             }
-            let out_full = produced == room;
+            let out_full = out.len() == out.capacity();
             if !out_full && (input.is_empty() || used == 0) {
                 // All input taken (or zlib wants nothing more of it) with room to spare.
                 return Ok(());
