@@ -29,6 +29,10 @@ EXPECTED = {
     "STATE_OPEN value": "STATE_OPEN = 1",
     "enum WriteMode": "enum WriteMode:",
     "extra method documented": "Why the current (or last) connection failed",
+    "compression property with default": "compression_enabled [default: false]",
+    "compression property description": "Compress messages with the permessage-deflate extension",
+    "extensions getter": "String get_selected_extensions()",
+    "extensions getter description": "The WebSocket extensions in force on this connection",
 }
 
 
