@@ -64,6 +64,8 @@ pub struct Session {
     coalesce: bool,
     /// When something was last read; `None` once the buffers have been released.
     last_read: Option<Instant>,
+    /// When a message was last sent; `None` once the compressor has been released.
+    last_send: Option<Instant>,
 }
 
 impl Session {
@@ -97,6 +99,7 @@ impl Session {
             timeouts: settings.timeouts,
             coalesce: settings.coalesce,
             last_read: None,
+            last_send: None,
         };
         session.advance_link(now);
         Ok(session)
@@ -128,6 +131,7 @@ impl Session {
             timeouts: settings.timeouts,
             coalesce: settings.coalesce,
             last_read: None,
+            last_send: None,
         })
     }
 
@@ -201,6 +205,14 @@ impl Session {
             transport.release_idle_memory();
             self.last_read = None;
         }
+        if self
+            .last_send
+            .is_some_and(|at| now.duration_since(at) >= IDLE_RELEASE_AFTER)
+        {
+            // Nothing sent for a while: the compressor (permessage-deflate) goes too.
+            self.conn.release_compressor();
+            self.last_send = None;
+        }
         self.shut_if_closed();
     }
 
@@ -228,6 +240,7 @@ impl Session {
             }
             result => result?,
         }
+        self.last_send = Some(Instant::now());
         if !self.coalesce || self.conn.queued_bytes() >= COALESCE_FLUSH_BYTES {
             self.flush_now();
         }

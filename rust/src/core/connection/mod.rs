@@ -279,6 +279,15 @@ impl Connection {
         }
     }
 
+    /// Frees the compressor (the next message starts a fresh deflate context, which the remote
+    /// reads like any other). Call when nothing has been sent for a while: it is the larger half
+    /// of a compressed connection's memory.
+    pub fn release_compressor(&mut self) {
+        if let Some(d) = self.deflate.as_mut() {
+            d.release();
+        }
+    }
+
     /// Writes queued bytes until `w` would block; then applies any state change that follows
     /// (a flushed close frame).
     pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<usize> {

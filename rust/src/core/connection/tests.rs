@@ -883,3 +883,25 @@ fn a_compression_bomb_or_corrupt_stream_closes_the_connection_with_a_reason() {
         client.cause()
     );
 }
+
+#[test]
+fn the_compressor_can_be_released_between_messages_and_the_remote_still_reads_them() {
+    let now = Instant::now();
+    let (mut client, mut server) = deflate_pair(true, true, now);
+    let text = b"{\"state\":[1,2,3,4,5,6,7,8,9]} {\"state\":[1,2,3,4,5,6,7,8,9]}";
+    let mut sizes = Vec::new();
+    for release in [false, false, true, false] {
+        if release {
+            client.release_compressor();
+            assert_eq!(client.deflate_contexts_allocated(), (false, false));
+        }
+        client.send(text, true).unwrap();
+        let wire = wire_of(&mut client);
+        sizes.push(wire.len());
+        deliver(&mut server, wire, now);
+        assert_eq!(server.pop_packet().unwrap().data, text);
+    }
+    // A fresh context costs the history: the message after the release is as long as the first.
+    assert_eq!(sizes[2], sizes[0]);
+    assert!(sizes[1] < sizes[0] && sizes[3] < sizes[0], "{sizes:?}");
+}
