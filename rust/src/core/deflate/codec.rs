@@ -31,7 +31,7 @@ impl Default for DeflateSettings {
     fn default() -> Self {
         DeflateSettings {
             level: 6,
-            window_bits: MAX_WINDOW_BITS,
+            window_bits: 12,
             receive_window_bits: MAX_WINDOW_BITS,
         }
     }

@@ -4,7 +4,7 @@ use tungstenite::handshake::client::{generate_key, Response};
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::handshake::machine::TryParse;
 
-use super::{check_header_line, has_token, header, MAX_HEAD_BYTES};
+use super::{check_header_line, clip, has_token, header, MAX_HEAD_BYTES};
 use crate::core::deflate::params::{self, Agreement};
 use crate::core::error::WsError;
 
@@ -96,7 +96,7 @@ impl ClientHandshake {
 
     /// Looks for a complete response head at the start of `input`. `Ok(None)` means "not yet".
     pub fn read_response(&self, input: &[u8]) -> Result<Option<Accepted>, WsError> {
-        let fail = |why: String| WsError::Handshake(why);
+        let fail = |why: String| WsError::Handshake(clip(why));
         let parsed = Response::try_parse(&input[..input.len().min(MAX_HEAD_BYTES)])
             .map_err(|e| fail(format!("malformed HTTP response: {e}")))?;
         let Some((head_len, response)) = parsed else {

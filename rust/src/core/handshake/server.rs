@@ -5,7 +5,7 @@ use tungstenite::handshake::derive_accept_key;
 use tungstenite::handshake::machine::TryParse;
 use tungstenite::handshake::server::Request;
 
-use super::{check_header_line, has_token, header, list, MAX_HEAD_BYTES};
+use super::{check_header_line, clip, has_token, header, list, MAX_HEAD_BYTES};
 use crate::core::deflate::params::{self, Agreement};
 use crate::core::error::WsError;
 
@@ -180,6 +180,7 @@ fn valid_key(key: &str) -> bool {
 }
 
 fn refuse(status: u16, extra: &[&str], why: String) -> Refusal {
+    let why = clip(why);
     let reason = match status {
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
