@@ -92,8 +92,10 @@ pub struct WebSocketPeer {
     /// (a larger one closes with 1009 as soon as inflating passes it), and
     /// [member outbound_buffer_size] and [method get_current_outbound_buffered_amount] count the
     /// bytes given to [method send], before compression. Empty messages are sent uncompressed.
-    /// Each compressed connection holds a compressor and a decompressor, made at its first
-    /// message and freed when it closes (or when idle, where no context is carried over).
+    /// Each compressed connection holds a compressor and a decompressor, made at the first
+    /// message that needs them and freed when it closes; the compressor is also freed after
+    /// 250 ms without a send (the next message then starts from an empty history, which the
+    /// remote reads like any other), the decompressor when idle if no context carries over.
     #[var(usage_flags = [DEFAULT])]
     pub(super) compression_enabled: bool,
 
