@@ -20,6 +20,10 @@ Steps, each reported as checks (`PASS group: name` / `FAIL group: name: detail`)
   fuzz-godot  tests/fuzz/run.py --inputs 2000: mutated handshakes and frames through accept_stream
            and against our clients (the cargo step's fuzz_core test feeds 100,000 to the core)
   load     tests/load/run.py --quick: 200 connections per side, 50,000 messages checked
+  autobahn tests/autobahn/run.py on both sides: cases 1-11 (301) with compression off, then
+           AUTOBAHN_CI_CASES of 12.*/13.* (permessage-deflate: every negotiation variant, the
+           smaller payloads) with compression on; one check per side and run. The full
+           216-case compression run is `tests/autobahn/run.py --compression '12.*,13.*'`.
 The last line is `N passed, M failed`; the exit status is non-zero if M > 0 or no check ran.
 Logs (Godot's stdout+stderr, cargo, build, servers) go to tests/.logs/; a failing step or suite
 shows the tail of its log.
@@ -368,6 +372,34 @@ def step_demo(rep: Report, godot: str) -> None:
 COALESCE_SUITES = {"test_messages", "test_large", "test_close", "test_sem_outbound", "test_sem_close",
                    "test_sem_unread", "test_server_basic", "test_threads"}
 
+# Autobahn's 12.*/13.* cases for the test command: the first three of each group (payloads of
+# 16 to 256 bytes): every negotiation variant of 13.1-13.7 (context takeover on/off, window
+# bits 9 and 15, a list of offers) and every payload kind of 12.1-12.5, in about a minute a side.
+AUTOBAHN_CI_CASES = ",".join(f"{g}.{i}" for g in ("12.1", "12.2", "12.3", "12.4", "12.5", "13.1", "13.2",
+                                                   "13.3", "13.4", "13.5", "13.6", "13.7")
+                             for i in (1, 2, 3))
+AUTOBAHN_SIDE = re.compile(r"^(client|server) \(([^)]*)\): (\d+) passed, (\d+) failed")
+
+
+def step_autobahn(rep: Report, label: str, args: list[str], timeout: float) -> None:
+    """tests/autobahn/run.py --no-build ARGS: one check per side (its FAIL lines as detail)."""
+    log = LOGS / f"autobahn-{label}.log"
+    rc, reason = run_logged([sys.executable, TESTS / "autobahn" / "run.py", "--no-build",
+                             "--timeout", str(timeout / 2 - 30), *args], log, timeout)
+    lines = read_text(log).splitlines()
+    sides = 0
+    for line in lines:
+        if m := AUTOBAHN_SIDE.match(line):
+            sides += 1
+            side, passed, failed = m.group(1), int(m.group(3)), int(m.group(4))
+            fails = [l for l in lines if l.startswith(f"FAIL {side} ")]
+            rep.check("autobahn", f"{label} {side} side: {passed} passed, {failed} failed",
+                      failed == 0 and passed > 0, "; ".join(fails[:5]) or reason)
+    if sides < 2:
+        rep.check("autobahn", f"{label}: both sides ran", False, reason or f"exit status {rc}")
+        rep.show_tail(log)
+
+
 DRIVER_LINE = re.compile(r"^(PASS|FAIL) ([^:]*): (.*)$")
 DRIVER_DONE = re.compile(r"^(\d+) passed, (\d+) failed$")
 
@@ -476,7 +508,7 @@ def main() -> int:
     if not args.skip_cargo and selected("cargo", args.only):
         step_cargo(rep, timeout=1800)
     godot_steps = args.cls == "RustWebSocketPeer" and any(
-        selected(g, args.only) for g in ("docs", "demo", "fuzz-godot", "load"))
+        selected(g, args.only) for g in ("docs", "demo", "fuzz-godot", "load", "autobahn"))
     if groups or godot_steps:
         built = True
         if not args.skip_build:
@@ -512,6 +544,9 @@ def main() -> int:
                 step_driver(rep, "fuzz-godot", "tests/fuzz/run.py", ["--inputs", "2000", "--skip-import"], 600)
             if selected("load", args.only):
                 step_driver(rep, "load", "tests/load/run.py", ["--quick"], 600)
+            if selected("autobahn", args.only):
+                step_autobahn(rep, "1-11", [], 1500)
+                step_autobahn(rep, "12-13 subset", ["--compression", AUTOBAHN_CI_CASES], 1200)
         for proc, script in ((echo, "echo_server.py"), (tls, "tls_server.py")):
             if proc is not None and proc.poll() is not None:
                 rep.check("peers", f"{script} stayed up", False, f"exited with status {proc.returncode}")

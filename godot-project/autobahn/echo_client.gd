@@ -20,12 +20,17 @@ var agent := ""
 var case_ms := 60000
 var fallback_count := -1
 
+## --compression: peers get compression_enabled = true (permessage-deflate, cases 12.* and 13.*).
+var compression := false
+
 
 func _initialize() -> void:
 	# Headless frames otherwise sleep 6.9 ms each, one round trip of cases 9.7/9.8 (1000 messages).
 	OS.low_processor_usage_mode_sleep_usec = 250
 	var port := 9001
 	for arg in OS.get_cmdline_user_args():
+		if arg == "--compression":
+			compression = true
 		if arg.begins_with("--port="):
 			port = int(arg.trim_prefix("--port="))
 		elif arg.begins_with("--agent="):
@@ -52,6 +57,8 @@ func open(path: String):
 	peer.inbound_buffer_size = BIG
 	peer.outbound_buffer_size = BIG
 	peer.max_queued_packets = MAX_PACKETS
+	if compression:
+		peer.compression_enabled = true
 	var err: int = peer.connect_to_url(base + path)
 	if err != OK:
 		print("connect_to_url(%s): error %d" % [path, err])

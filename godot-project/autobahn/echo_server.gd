@@ -18,12 +18,17 @@ var cls := "RustWebSocketPeer"
 var idle_ms := 60000
 var last_activity := 0
 
+## --compression: peers get compression_enabled = true (permessage-deflate, cases 12.* and 13.*).
+var compression := false
+
 
 func _initialize() -> void:
 	# Headless frames otherwise sleep 6.9 ms each: one round trip per frame is slow for 9.7/9.8.
 	OS.low_processor_usage_mode_sleep_usec = 250
 	var port := 9002
 	for arg in OS.get_cmdline_user_args():
+		if arg == "--compression":
+			compression = true
 		if arg.begins_with("--port="):
 			port = int(arg.trim_prefix("--port="))
 		elif arg.begins_with("--class="):
@@ -52,6 +57,8 @@ func _process(_delta: float) -> bool:
 		peer.inbound_buffer_size = BIG
 		peer.outbound_buffer_size = BIG
 		peer.max_queued_packets = MAX_PACKETS
+		if compression:
+			peer.compression_enabled = true
 		var err: int = peer.accept_stream(tcp.take_connection())
 		if err != OK:
 			print("accept_stream: error %d" % err)

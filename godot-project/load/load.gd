@@ -47,6 +47,8 @@ var duration := 0.0
 var window := 8
 var window_bytes := 65536
 var buffer_size := 131072
+## --compression: every peer has compression_enabled (permessage-deflate with the Node peers).
+var compression := false
 var stall := 30.0
 var timeout := 1800.0
 var open_parallel := 32
@@ -88,6 +90,7 @@ func _initialize() -> void:
 			"window": window = v.to_int()
 			"window-bytes": window_bytes = v.to_int()
 			"buffer-size": buffer_size = v.to_int()
+			"compression": compression = true
 			"stall": stall = v.to_float()
 			"timeout": timeout = v.to_float()
 			"open-parallel": open_parallel = v.to_int()
@@ -175,6 +178,8 @@ func new_peer() -> Object:
 	var p = ClassDB.instantiate(cls)
 	p.inbound_buffer_size = buffer_size
 	p.outbound_buffer_size = buffer_size
+	if compression:
+		p.compression_enabled = true
 	return p
 
 

@@ -11,7 +11,8 @@ func tests() -> Array[Callable]:
 			test_bad_ids, test_text_id,
 			test_no_id, test_refuse_new_connections, test_disconnect_peer, test_client_disconnects,
 			test_tls, test_wire, test_client_close_frame, test_send_refused, test_refused_mid_handshake,
-			test_close_from_handler, test_forced_disconnect_drops_unread, test_long_handshake_timeout]
+			test_close_from_handler, test_forced_disconnect_drops_unread, test_long_handshake_timeout,
+			test_compression_passed_through]
 
 
 func test_defaults() -> bool:
@@ -615,5 +616,33 @@ func test_long_handshake_timeout() -> bool:
 	check_eq("long handshake_timeout: the slow client joins", joined.size(), 1)
 	await pump([raw, mp], func(): return raw.status_line() != "" or raw.closed, 5000)
 	check("long handshake_timeout: it got the 101 answer", raw.status_line().begins_with("HTTP/1.1 101"), raw.status_line())
+	mp.close()
+	return true
+
+
+## compression_enabled is copied into the connections on both sides: a client and a server of
+## the class with it on agree on permessage-deflate. Ours only (the engine's class has none).
+func test_compression_passed_through() -> bool:
+	if is_engine:
+		return true
+	var setup := await _manual_server("compression", func(p): p.compression_enabled = true)
+	if setup.is_empty():
+		return true
+	var mp = setup[0]
+	var joined: Array = setup[2]
+	var client = mp_peer()
+	check_eq("compression: off by default", client.compression_enabled, false)
+	client.compression_enabled = true
+	check_eq("compression: create_client", client.create_client("ws://127.0.0.1:%d" % setup[1]), OK)
+	await pump([mp, client], func(): return client.get_connection_status() != CONNECTING_MP and not joined.is_empty(), 5000)
+	if not check_eq("compression: joined", client.get_connection_status(), CONNECTED):
+		return true
+	check("compression: the client's connection uses permessage-deflate",
+			client.get_peer(1).get_selected_extensions().begins_with("permessage-deflate"),
+			client.get_peer(1).get_selected_extensions())
+	check("compression: the server's connection too",
+			mp.get_peer(joined[0]).get_selected_extensions().begins_with("permessage-deflate"),
+			mp.get_peer(joined[0]).get_selected_extensions())
+	client.close()
 	mp.close()
 	return true

@@ -5,7 +5,9 @@ Both sides of the class under test (RustWebSocketPeer unless --class=NAME), all 
   client  wstest's fuzzingserver  <-  godot-project/autobahn/echo_client.gd (connect_to_url)
   server  wstest's fuzzingclient  ->  godot-project/autobahn/echo_server.gd (TCPServer + accept_stream)
 CASES: comma-separated patterns, e.g. '1.*,9.1.*' (default: all); 12.* and 13.* (permessage-deflate)
-are always left out (AUTOBAHN_EXCLUDE overrides that, as a JSON list).
+are left out unless --compression is given (AUTOBAHN_EXCLUDE overrides that, as a JSON list).
+--compression sets `compression_enabled` on every peer of both echo scripts; UNIMPLEMENTED (no
+extension negotiated) then counts as failed.
 
 Steps: tests/autobahn/setup.sh (Python 2.7 from Debian bullseye and the pinned wstest into
 $AUTOBAHN_HOME, default ~/.cache/autobahn; once), tools/build.sh (unless --no-build),
@@ -50,6 +52,8 @@ AUTOBAHN_HOME = Path(os.environ.get("AUTOBAHN_HOME", Path.home() / ".cache" / "a
 DEFAULT_EXCLUDE = ["12.*", "13.*"]
 
 PASS = {"OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED"}
+# With compression on, a case of 12.*/13.* that negotiated nothing is a failure.
+PASS_COMPRESSED = {"OK", "NON-STRICT", "INFORMATIONAL"}
 CLOSE_FINE = {"OK", "INFORMATIONAL", "UNIMPLEMENTED"}
 
 # ---- child processes ---------------------------------------------------------------------------
@@ -214,6 +218,7 @@ def client_side(args, godot: str, cases: str, expected: list[str] | None, outdir
     rc, why = run([godot, "--headless", "--path", PROJECT, "--script", "res://autobahn/echo_client.gd",
                    "--", f"--port={port}", f"--agent={args.agent}", f"--class={args.cls}",
                    f"--case-timeout={args.case_timeout}"]
+                  + (["--compression"] if args.compression else [])
                   + ([f"--count={len(expected)}"] if expected else []),
                   godot_log, max(deadline - time.monotonic(), 10))
     if rc != 0:
@@ -238,7 +243,8 @@ def server_side(args, godot: str, cases: str, expected: list[str] | None, outdir
     godot_log = OUT / f"{outdir.name}.echo_server.log"
     port = free_port()
     server = spawn([godot, "--headless", "--path", PROJECT, "--script", "res://autobahn/echo_server.gd",
-                    "--", f"--port={port}", f"--class={args.cls}", "--idle=120"], godot_log)
+                    "--", f"--port={port}", f"--class={args.cls}", "--idle=120"]
+                   + (["--compression"] if args.compression else []), godot_log)
     if not wait_until(lambda: listening(port), 60, server):
         print(f"FAIL server: echo_server.gd did not listen on port {port}")
         print(tail(godot_log))
@@ -256,7 +262,7 @@ def server_side(args, godot: str, cases: str, expected: list[str] | None, outdir
 
 
 def summarize(side: str, outdir: Path, agent: str, expected: list[str] | None,
-              show_close: bool) -> tuple[int, int]:
+              show_close: bool, passing: set[str]) -> tuple[int, int]:
     """Prints the failing cases of one side; returns (passed, failed)."""
     try:
         results = json.loads((outdir / "index.json").read_text()).get(agent, {})
@@ -285,7 +291,7 @@ def summarize(side: str, outdir: Path, agent: str, expected: list[str] | None,
         text = (f"{behavior}; close {close}; our close code {r.get('remoteCloseCode')}; "
                 f"{r.get('duration', '?')} ms; {detail.get('result', '')}"
                 + (f" / {detail.get('resultClose')}" if close not in CLOSE_FINE else ""))
-        if behavior in PASS:
+        if behavior in passing:
             passed += 1
             if close not in CLOSE_FINE:
                 close_notes[close] += 1
@@ -314,6 +320,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=900, help="limit per side in seconds (default 900)")
     ap.add_argument("--case-timeout", type=float, default=60,
                     help="client side: limit per case in seconds (default 60)")
+    ap.add_argument("--compression", action="store_true",
+                    help="compression_enabled on both echo peers; runs 12.*/13.* too, and "
+                         "UNIMPLEMENTED counts as failed")
     ap.add_argument("--show-close", action="store_true",
                     help="also list passed cases whose close behaviour is not OK")
     args = ap.parse_args()
@@ -331,7 +340,9 @@ def main() -> int:
         print("0 passed, 1 failed")
         return 1
 
-    exclude = json.loads(os.environ.get("AUTOBAHN_EXCLUDE", json.dumps(DEFAULT_EXCLUDE)))
+    exclude = json.loads(os.environ.get("AUTOBAHN_EXCLUDE", json.dumps([] if args.compression else DEFAULT_EXCLUDE)))
+    # The scripts under tests/autobahn read the same variable (spec.py).
+    os.environ["AUTOBAHN_EXCLUDE"] = json.dumps(exclude)
     patterns = [c.strip() for c in args.cases.split(",") if c.strip()] or ["*"]
     expected = case_list({"cases": patterns, "exclude-cases": exclude})
     if expected is None:
@@ -348,7 +359,7 @@ def main() -> int:
     lines = []
     sides = ["client", "server"] if args.side == "both" else [args.side]
     for side in sides:
-        outdir = OUT / f"{side}-{args.cls}"
+        outdir = OUT / f"{side}-{args.cls}{'-deflate' if args.compression else ''}"
         shutil.rmtree(outdir, ignore_errors=True)
         outdir.mkdir(parents=True)
         for old in OUT.glob(f"{outdir.name}.*.log"):
@@ -357,8 +368,9 @@ def main() -> int:
         info(f"{side} side of {args.cls}")
         run_side = client_side if side == "client" else server_side
         run_side(args, godot, cases, expected, outdir, t0 + args.timeout)
-        passed, failed = summarize(side, outdir, args.agent, expected, args.show_close)
-        line = f"{side} ({args.cls}): {passed} passed, {failed} failed ({time.monotonic() - t0:.0f} s)"
+        passed, failed = summarize(side, outdir, args.agent, expected, args.show_close,
+                                   PASS_COMPRESSED if args.compression else PASS)
+        line = f"{side} ({args.cls}{', compression' if args.compression else ''}): {passed} passed, {failed} failed ({time.monotonic() - t0:.0f} s)"
         print(line, flush=True)
         lines.append(line)
         total_passed += passed

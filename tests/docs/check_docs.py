@@ -34,6 +34,10 @@ EXPECTED = {
     "proxy setter description": "Sets the HTTP proxy for ws:// URLs",
     "https proxy setter description": "Sets the HTTP proxy for wss:// URLs",
     "proxy_from_environment with default": "proxy_from_environment [default: false]",
+    "compression property with default": "compression_enabled [default: false]",
+    "compression property description": "Compress messages with the permessage-deflate extension",
+    "extensions getter": "String get_selected_extensions()",
+    "extensions getter description": "The WebSocket extensions in force on this connection",
 }
 
 # The same for RustWebSocketMultiplayerPeer's page.

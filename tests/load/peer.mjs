@@ -132,7 +132,7 @@ function parseArgs(argv) {
   const args = {
     mode: argv[0] ?? "", port: 0, verify: false, url: "", connections: 1, messages: 0, idBase: 0,
     duration: 0, window: 8, windowBytes: 65536, waitGo: false, stall: 30, timeout: 1800,
-    openParallel: 32, fault: "",
+    openParallel: 32, fault: "", deflate: false,
   };
   const names = {
     "--port": "port", "--url": "url", "--connections": "connections", "--messages": "messages",
@@ -144,6 +144,7 @@ function parseArgs(argv) {
     const a = argv[i];
     if (a === "--verify") args.verify = true;
     else if (a === "--wait-go") args.waitGo = true;
+    else if (a === "--deflate") args.deflate = true;
     else if (a in names) {
       const key = names[a];
       const v = argv[++i] ?? "";
@@ -166,7 +167,7 @@ function runServer() {
   let held = null;
   const stats = { connections: 0, open: 0, messages: 0, bytes: 0, verified: 0, errors: [], error_count: 0, closes: {} };
   const http = createServer((_req, res) => { res.writeHead(404); res.end(); });
-  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: args.deflate ? { threshold: 0 } : false, maxPayload: 16 * 1024 * 1024 });
   wss.on("connection", (ws, req) => {
     stats.connections++;
     stats.open++;
@@ -295,7 +296,7 @@ function runClient() {
     while (opening < args.openParallel && nextToOpen < n) {
       const k = conns[nextToOpen++];
       opening++;
-      const ws = new WebSocket(args.url, { perMessageDeflate: false, handshakeTimeout: 30000, maxPayload: 16 * 1024 * 1024 });
+      const ws = new WebSocket(args.url, { perMessageDeflate: args.deflate ? { threshold: 0 } : false, handshakeTimeout: 30000, maxPayload: 16 * 1024 * 1024 });
       k.ws = ws;
       ws.on("open", () => {
         opening--;

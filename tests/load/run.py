@@ -26,6 +26,7 @@ connections), and so is the overall --timeout.
   python3 tests/load/run.py --quick                 200 per side, 50,000 messages (for CI)
   python3 tests/load/run.py --minutes 30            soak: traffic for 30 minutes; RSS must not grow
   python3 tests/load/run.py --class WebSocketPeer   the engine's class, for comparison
+  python3 tests/load/run.py --compression           every connection with permessage-deflate
 
 Output: one line per check (`PASS load: name` / `FAIL load: name: detail`), figures as `# ` lines,
 last line `N passed, M failed`; the exit status is non-zero on any failure. Before starting Godot
@@ -207,6 +208,8 @@ def main() -> int:
                         help="inbound_buffer_size and outbound_buffer_size of Godot's peers (default 131072)")
     parser.add_argument("--stall", type=float, default=30, help="seconds without progress that fail the run (default 30)")
     parser.add_argument("--timeout", type=float, default=0, help="seconds for the whole run (default: from the size)")
+    parser.add_argument("--compression", action="store_true",
+                        help="compression_enabled on every peer, permessage-deflate on the Node peers (threshold 0)")
     parser.add_argument("--skip-import", action="store_true", help="do not run godot --import first")
     parser.add_argument("--fault", default="", metavar="KIND:K",
                         help="self-test of the checks: spoil the K-th echo of both echoing sides (Godot's "
@@ -282,7 +285,7 @@ def main() -> int:
         # -- the echo server for Godot's clients
         echo_port = 0
         if client_side:
-            echo = Proc("echo-server", [node, PEER, "server", "--verify",
+            echo = Proc("echo-server", [node, PEER, "server", "--verify", *(["--deflate"] if args.compression else []),
                                         *(["--fault", args.fault] if args.fault else [])], stdin=subprocess.PIPE)
             procs.append(echo)
             limit = time.monotonic() + 20
@@ -306,6 +309,8 @@ def main() -> int:
             gargs.append("--no-server")
         if args.fault:
             gargs.append(f"--fault={args.fault}")
+        if args.compression:
+            gargs.append("--compression")
         # With RUST_BACKTRACE set, a debug build of gdext captures a backtrace on every bind() of
         # the class (godot-core's DebugBorrowTracker: Backtrace::capture), about 35 us per method
         # call, which would dominate the figures. RUST_LIB_BACKTRACE=0 turns only that off; panics
@@ -349,6 +354,8 @@ def main() -> int:
                                  "--connections", n, "--messages", server_msgs, "--duration", duration,
                                  "--window", args.window, "--window-bytes", args.window_bytes,
                                  "--wait-go", "--stall", args.stall, "--timeout", timeout]
+                        if args.compression:
+                            cargs.append("--deflate")
                         client = Proc("node-client", cargs, stdin=subprocess.PIPE)
                         procs.append(client)
                     elif p is gd and kind == "TRAFFIC":

@@ -95,6 +95,29 @@ pub struct WebSocketPeer {
     /// The server side's deadline for the upgrade request, when the multiplayer peer that made
     /// this connection sets one (its `handshake_timeout`); else the default.
     pub(super) accept_timeout: Option<Duration>,
+
+    /// Compress messages with the permessage-deflate extension (RFC 7692). Off by default, so
+    /// the behaviour matches the engine's class, which has no compression. Read when
+    /// [method connect_to_url] or [method accept_stream] is called.
+    ///
+    /// Client: the upgrade request offers `permessage-deflate; client_max_window_bits`; if the
+    /// server accepts, messages are compressed both ways, otherwise the connection works
+    /// uncompressed. Server: the first offer in the client's list that can be honoured is
+    /// accepted (window sizes 9 to 15 bits, with or without context takeover; an offer that
+    /// would force an 8-bit window on us is declined); browsers always offer it.
+    /// [method get_selected_extensions] shows what was agreed.
+    ///
+    /// Messages stay whole: [member inbound_buffer_size] limits the inflated size of a message
+    /// (a larger one closes with 1009 as soon as inflating passes it), and
+    /// [member outbound_buffer_size] and [method get_current_outbound_buffered_amount] count the
+    /// bytes given to [method send], before compression. Empty messages are sent uncompressed.
+    /// Each compressed connection holds a compressor and a decompressor, made at the first
+    /// message that needs them and freed when it closes; the compressor is also freed after
+    /// 250 ms without a send (the next message then starts from an empty history, which the
+    /// remote reads like any other), the decompressor when idle if no context carries over.
+    #[var(usage_flags = [DEFAULT])]
+    pub(super) compression_enabled: bool,
+
     pub(super) session: Option<Session>,
     pub(super) requested_url: GString,
     /// Whether the failure of the current connection was already reported.
@@ -395,6 +418,8 @@ impl WebSocketPeer {
             outbound: self.outbound_limits(),
             heartbeat: heartbeat(self.heartbeat_interval),
             coalesce: self.coalesce_writes,
+            compression: self.compression_enabled,
+            deflate: Default::default(),
             timeouts: Timeouts {
                 accept: self.accept_timeout.unwrap_or(Timeouts::default().accept),
                 ..Timeouts::default()

@@ -35,6 +35,19 @@ impl WebSocketPeer {
             .unwrap_or_default()
     }
 
+    /// The WebSocket extensions in force on this connection, as the server's handshake answer
+    /// states them: `"permessage-deflate"` plus the parameters agreed (for example
+    /// `"permessage-deflate; server_no_context_takeover; client_max_window_bits=12"`), or `""`
+    /// when none were agreed (always `""` with [member compression_enabled] off). Kept after the
+    /// connection closes, like [method get_selected_protocol]. Not in the engine's class.
+    #[func]
+    fn get_selected_extensions(&self) -> GString {
+        self.session
+            .as_ref()
+            .map(|s| GString::from(s.connection().selected_extensions()))
+            .unwrap_or_default()
+    }
+
     /// Client: the URL passed to [method connect_to_url], exactly as given. Server: `ws://` or
     /// `wss://` + the request's Host header + its path and query, once the request has arrived.
     #[func]

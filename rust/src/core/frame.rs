@@ -34,9 +34,20 @@ pub fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
 
 /// Appends one complete, final frame with `payload` to `out`, masked when `mask` is given.
 pub fn encode(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) {
+    encode_with_rsv1(out, opcode, payload, mask, false)
+}
+
+/// As [`encode`], with RSV1 as given (set on a permessage-deflate message).
+pub fn encode_with_rsv1(
+    out: &mut Vec<u8>,
+    opcode: OpCode,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+    rsv1: bool,
+) {
     let header = FrameHeader {
         is_final: true,
-        rsv1: false,
+        rsv1,
         rsv2: false,
         rsv3: false,
         opcode,

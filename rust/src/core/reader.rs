@@ -3,7 +3,8 @@
 //! Frames are decoded as their bytes arrive (tungstenite parses the header; the payload is
 //! unmasked in place and appended to the message being assembled), so a large message never sits
 //! in the read buffer. Every RFC 6455 rule about what a remote may send is checked here, and this
-//! is the one place a message extension (permessage-deflate) would transform payloads.
+//! is the one place permessage-deflate (RFC 7692) transforms payloads: a message whose first
+//! frame has RSV1 set is inflated as its bytes arrive, the limit checked on the inflated size.
 
 use std::io::Cursor;
 
@@ -11,6 +12,7 @@ use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 
 use super::close::{self, code, RemoteClose};
+use super::deflate::{InflateError, Inflater};
 use super::frame::{apply_mask, MAX_CONTROL_PAYLOAD};
 use super::state::Role;
 
@@ -87,6 +89,28 @@ struct PartialMessage {
     text: bool,
     /// Bytes of `data` known to be valid UTF-8 (text only); the rest may be a split character.
     utf8_checked: usize,
+    /// The first frame had RSV1 set: the payload is a deflate stream, `data` its inflated bytes.
+    compressed: bool,
+}
+
+impl PartialMessage {
+    /// Validates the bytes appended since the last check (text only). A character split
+    /// across chunks or fragments is left for the next round; `complete` says none may be.
+    fn check_utf8(&mut self, complete: bool) -> Result<(), ReadError> {
+        if !self.text {
+            return Ok(());
+        }
+        let unchecked = &self.data[self.utf8_checked..];
+        match std::str::from_utf8(unchecked) {
+            Ok(_) => self.utf8_checked = self.data.len(),
+            Err(e) if e.error_len().is_none() => self.utf8_checked += e.valid_up_to(),
+            Err(_) => return Err(invalid_utf8("text message is not valid UTF-8")),
+        }
+        if complete && self.utf8_checked != self.data.len() {
+            return Err(invalid_utf8("text message ends inside a UTF-8 character"));
+        }
+        Ok(())
+    }
 }
 
 /// Decodes frames and assembles messages for one connection.
@@ -104,6 +128,8 @@ pub struct MessageReader {
     /// The error `read` returned, if any: the reader's state stopped making sense there, so
     /// every later `read` gives it again (only `skim` goes on).
     failed: Option<ReadError>,
+    /// permessage-deflate was negotiated: messages with RSV1 are inflated here.
+    inflater: Option<Inflater>,
 }
 
 impl MessageReader {
@@ -117,6 +143,27 @@ impl MessageReader {
             saw_close: false,
             framing_lost: false,
             failed: None,
+            inflater: None,
+        }
+    }
+
+    /// Accepts compressed messages from now on (permessage-deflate was negotiated).
+    pub fn set_inflater(&mut self, inflater: Inflater) {
+        self.inflater = Some(inflater);
+    }
+
+    /// Whether an inflate context exists now.
+    pub fn inflater_allocated(&self) -> bool {
+        self.inflater.as_ref().is_some_and(Inflater::is_allocated)
+    }
+
+    /// Gives back the inflate context while no message is being read, where nothing carries
+    /// over from one message to the next.
+    pub fn release_idle(&mut self) {
+        if self.message.is_none() {
+            if let Some(i) = self.inflater.as_mut() {
+                i.release_idle();
+            }
         }
     }
 
@@ -239,10 +286,22 @@ impl MessageReader {
         if header.opcode == OpCode::Control(Control::Close) {
             self.saw_close = true;
         }
-        if header.rsv1 || header.rsv2 || header.rsv3 {
-            return Err(violation(
-                "reserved bits set, but no extension was negotiated",
-            ));
+        if header.rsv2 || header.rsv3 {
+            return Err(violation("RSV2 or RSV3 set, but no extension defines them"));
+        }
+        if header.rsv1 {
+            if self.inflater.is_none() {
+                return Err(violation(
+                    "RSV1 set, but permessage-deflate was not negotiated",
+                ));
+            }
+            match header.opcode {
+                OpCode::Control(_) => return Err(violation("RSV1 set on a control frame")),
+                OpCode::Data(Data::Continue) => {
+                    return Err(violation("RSV1 set on a continuation frame"))
+                }
+                OpCode::Data(_) => {}
+            }
         }
         match (self.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(violation("unmasked frame from a client")),
@@ -275,9 +334,14 @@ impl MessageReader {
                     }
                     _ => {}
                 }
+                let compressed = match &self.message {
+                    Some(m) => m.compressed,
+                    None => header.rsv1,
+                };
                 let so_far = self.message.as_ref().map_or(0, |m| m.data.len() as u64);
                 let total = so_far.saturating_add(len);
-                if total > self.max_message as u64 {
+                // A compressed message's limit is on what it inflates to, checked as it does.
+                if !compressed && total > self.max_message as u64 {
                     return Err(ReadError::TooBig {
                         size: total,
                         limit: self.max_message,
@@ -287,10 +351,13 @@ impl MessageReader {
                     data: Vec::new(),
                     text: data == Data::Text,
                     utf8_checked: 0,
+                    compressed,
                 });
                 // Reserve for what the header announces, but not more than a read can bring at
                 // once: the length is the remote's word, and inbound_buffer_size may be large.
-                message.data.reserve(len.min(RESERVE_AHEAD) as usize);
+                if !compressed {
+                    message.data.reserve(len.min(RESERVE_AHEAD) as usize);
+                }
             }
         }
         self.frame = Some(FrameInProgress::new(header, len));
@@ -302,18 +369,19 @@ impl MessageReader {
             .message
             .as_mut()
             .expect("data frames always belong to a message");
-        message.data.extend_from_slice(chunk);
-        if message.text {
-            // Validate as bytes arrive so a bad message fails fast; a character split across
-            // chunks or fragments is left for the next round.
-            let unchecked = &message.data[message.utf8_checked..];
-            match std::str::from_utf8(unchecked) {
-                Ok(_) => message.utf8_checked = message.data.len(),
-                Err(e) if e.error_len().is_none() => message.utf8_checked += e.valid_up_to(),
-                Err(_) => return Err(invalid_utf8("text message is not valid UTF-8")),
-            }
+        if message.compressed {
+            let inflater = self
+                .inflater
+                .as_mut()
+                .expect("a compressed message implies a negotiated inflater");
+            inflater
+                .inflate(chunk, &mut message.data, self.max_message)
+                .map_err(|e| inflate_error(e, self.max_message))?;
+        } else {
+            message.data.extend_from_slice(chunk);
         }
-        Ok(())
+        // Validate as bytes arrive so a bad message fails fast.
+        message.check_utf8(false)
     }
 
     fn end_frame(&mut self) -> Result<Option<Incoming>, ReadError> {
@@ -337,13 +405,24 @@ impl MessageReader {
             }
             OpCode::Data(_) if !frame.is_final => Ok(None),
             OpCode::Data(_) => {
-                let message = self
+                let mut message = self
                     .message
                     .take()
                     .expect("data frames always belong to a message");
-                if message.text && message.utf8_checked != message.data.len() {
-                    return Err(invalid_utf8("text message ends inside a UTF-8 character"));
+                if message.compressed {
+                    let inflater = self
+                        .inflater
+                        .as_mut()
+                        .expect("a compressed message implies a negotiated inflater");
+                    inflater
+                        .finish_message(&mut message.data, self.max_message)
+                        .map_err(|e| inflate_error(e, self.max_message))?;
+                    // Output room doubles while inflating; an unread message keeps only its size.
+                    if message.data.capacity() - message.data.len() > message.data.len() / 4 {
+                        message.data.shrink_to_fit();
+                    }
                 }
+                message.check_utf8(true)?;
                 Ok(Some(Incoming::Message {
                     data: message.data,
                     text: message.text,
@@ -375,6 +454,17 @@ fn skim_header(input: &[u8]) -> Option<Result<(u8, usize, u64), ()>> {
         return None;
     }
     Some(Ok((first & 0x0f, header_len, len)))
+}
+
+fn inflate_error(e: InflateError, limit: usize) -> ReadError {
+    match e {
+        InflateError::TooBig { size } => ReadError::TooBig { size, limit },
+        // 1007, as browsers and Node's ws answer it: the payload is not what its frame says.
+        InflateError::Corrupt(why) => ReadError::Protocol {
+            code: code::INVALID_PAYLOAD,
+            detail: format!("corrupt permessage-deflate data: {why}"),
+        },
+    }
 }
 
 fn invalid_utf8(detail: &str) -> ReadError {
@@ -581,5 +671,188 @@ mod tests {
                 }),
             ]
         );
+    }
+
+    mod compressed {
+        use super::*;
+        use crate::core::deflate::params::Direction;
+        use crate::core::deflate::{DeflateSettings, Deflater};
+
+        fn dir(no_context_takeover: bool, bits: u8) -> Direction {
+            Direction {
+                no_context_takeover,
+                max_window_bits: bits,
+            }
+        }
+
+        fn reader(limit: usize, d: Direction) -> MessageReader {
+            let mut r = MessageReader::new(Role::Client, limit);
+            r.set_inflater(Inflater::new(d));
+            r
+        }
+
+        fn deflated(d: &mut Deflater, msg: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            assert!(d.compress(msg, &mut out));
+            out
+        }
+
+        /// A compressed message as frames: RSV1 on the first only, cut into `pieces` fragments.
+        fn frames(opcode: u8, payload: &[u8], pieces: usize) -> Vec<u8> {
+            let size = payload.len().div_ceil(pieces.max(1)).max(1);
+            let chunks: Vec<&[u8]> = if payload.is_empty() {
+                vec![&[]]
+            } else {
+                payload.chunks(size).collect()
+            };
+            let mut out = Vec::new();
+            for (i, c) in chunks.iter().enumerate() {
+                let mut f = raw_frame(
+                    if i == 0 { opcode } else { 0 },
+                    i + 1 == chunks.len(),
+                    c,
+                    None,
+                );
+                if i == 0 {
+                    f[0] |= 0x40;
+                }
+                out.extend(f);
+            }
+            out
+        }
+
+        #[test]
+        fn fragmented_compressed_messages_with_context_takeover_and_9_bit_windows() {
+            for bits in [9, 12, 15] {
+                for no_ctx in [false, true] {
+                    let mut d = Deflater::new(dir(no_ctx, bits), DeflateSettings::default());
+                    let mut r = reader(1 << 20, dir(no_ctx, bits));
+                    let text =
+                        "{\"players\":[{\"id\":1,\"x\":10.5},{\"id\":2,\"x\":11.5}]} é".repeat(40);
+                    let mut bytes = Vec::new();
+                    for pieces in [1, 3, 7] {
+                        bytes.extend(frames(0x1, &deflated(&mut d, text.as_bytes()), pieces));
+                        // An uncompressed message between compressed ones is fine (RSV1 = 0).
+                        bytes.extend(raw_frame(0x2, true, b"raw", None));
+                    }
+                    // Bytes one at a time, as the network may cut them.
+                    let mut events = Vec::new();
+                    let mut pending = Vec::new();
+                    for b in bytes {
+                        pending.push(b);
+                        let (used, e) = r.read(&mut pending);
+                        pending.drain(..used);
+                        events.extend(e.unwrap());
+                    }
+                    let want: Vec<Incoming> = (0..3)
+                        .flat_map(|_| {
+                            [message_of(text.as_bytes(), true), message_of(b"raw", false)]
+                        })
+                        .collect();
+                    assert_eq!(events, want, "{bits} {no_ctx}");
+                }
+            }
+        }
+
+        fn message_of(data: &[u8], text: bool) -> Incoming {
+            Incoming::Message {
+                data: data.to_vec(),
+                text,
+            }
+        }
+
+        #[test]
+        fn rsv1_misuse_is_a_protocol_error() {
+            let mut d = Deflater::new(dir(false, 15), DeflateSettings::default());
+            let z = deflated(&mut d, b"hello");
+            let mut on_continuation = raw_frame(0x1, false, &z[..2], None);
+            on_continuation[0] |= 0x40;
+            let mut cont = raw_frame(0x0, true, &z[2..], None);
+            cont[0] |= 0x40;
+            on_continuation.extend(cont);
+            let mut ping = raw_frame(0x9, true, b"p", None);
+            ping[0] |= 0x40;
+            let mut rsv2 = frames(0x1, &z, 1);
+            rsv2[0] |= 0x20;
+            for (bytes, why) in [
+                (on_continuation, "continuation"),
+                (ping, "control"),
+                (rsv2, "RSV2"),
+            ] {
+                match read_all(&mut reader(1000, dir(false, 15)), bytes) {
+                    Err(ReadError::Protocol { code: 1002, detail }) => {
+                        assert!(detail.contains(why), "{detail}")
+                    }
+                    other => panic!("{why}: {other:?}"),
+                }
+            }
+            // Without negotiation RSV1 is refused even on a valid compressed message.
+            match read_all(&mut client(), frames(0x1, &z, 1)) {
+                Err(ReadError::Protocol { code: 1002, detail }) => {
+                    assert!(detail.contains("not negotiated"), "{detail}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+
+        #[test]
+        fn a_bomb_closes_with_1009_and_memory_stays_near_the_limit() {
+            let mut d = Deflater::new(dir(false, 15), DeflateSettings::default());
+            let z = deflated(&mut d, &vec![b'a'; 8 << 20]);
+            assert!(z.len() < 16 * 1024);
+            let limit = 65535;
+            let mut r = reader(limit, dir(false, 15));
+            let mut bytes = frames(0x2, &z, 4);
+            let (_, outcome) = r.read(&mut bytes);
+            assert!(
+                matches!(outcome, Err(ReadError::TooBig { size, limit: 65535 }) if size > limit as u64)
+            );
+            let held = r.message.as_ref().map_or(0, |m| m.data.capacity());
+            assert!(held <= limit + 1, "{held}");
+            // The same message exactly at the limit passes; one byte over does not.
+            let mut d = Deflater::new(dir(true, 15), DeflateSettings::default());
+            let z = deflated(&mut d, &vec![b'a'; limit]);
+            assert_eq!(
+                read_all(&mut reader(limit, dir(true, 15)), frames(0x2, &z, 2))
+                    .unwrap()
+                    .len(),
+                1
+            );
+            assert!(matches!(
+                read_all(&mut reader(limit - 1, dir(true, 15)), frames(0x2, &z, 2)),
+                Err(ReadError::TooBig { .. })
+            ));
+        }
+
+        #[test]
+        fn corrupt_data_and_bad_utf8_inside_a_compressed_message() {
+            match read_all(
+                &mut reader(1000, dir(false, 15)),
+                frames(0x2, &[0xff, 0xff, 0xff, 0xff], 1),
+            ) {
+                Err(ReadError::Protocol { code: 1007, detail }) => {
+                    assert!(
+                        detail.contains("corrupt permessage-deflate data"),
+                        "{detail}"
+                    )
+                }
+                other => panic!("{other:?}"),
+            }
+            let mut d = Deflater::new(dir(false, 15), DeflateSettings::default());
+            let z = deflated(&mut d, b"ok \xff");
+            assert!(matches!(
+                read_all(&mut reader(1000, dir(false, 15)), frames(0x1, &z, 1)),
+                Err(ReadError::Protocol { code: 1007, .. })
+            ));
+            // A compressed text message ending inside a character.
+            let z = deflated(
+                &mut Deflater::new(dir(false, 15), DeflateSettings::default()),
+                b"\xc3",
+            );
+            assert!(matches!(
+                read_all(&mut reader(1000, dir(false, 15)), frames(0x1, &z, 1)),
+                Err(ReadError::Protocol { code: 1007, .. })
+            ));
+        }
     }
 }

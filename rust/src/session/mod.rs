@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::config::{InboundLimits, OutboundLimits, Timeouts};
 use crate::core::connection::Connection;
+use crate::core::deflate::DeflateSettings;
 use crate::core::error::WsError;
 use crate::core::handshake::client::{ClientHandshake, ClientRequest};
 use crate::core::handshake::server::{ServerConfig, ServerHandshake};
@@ -50,6 +51,9 @@ pub struct Settings {
     pub coalesce: bool,
     /// HTTP proxies for client connections (see `core::proxy`).
     pub proxy: ProxySettings,
+    /// Offer (client) or accept (server) permessage-deflate.
+    pub compression: bool,
+    pub deflate: DeflateSettings,
 }
 
 /// A connection and the link it runs over.
@@ -63,6 +67,8 @@ pub struct Session {
     coalesce: bool,
     /// When something was last read; `None` once the buffers have been released.
     last_read: Option<Instant>,
+    /// When a message was last sent; `None` once the compressor has been released.
+    last_send: Option<Instant>,
 }
 
 impl Session {
@@ -86,6 +92,7 @@ impl Session {
             resource: target.resource.clone(),
             protocols: settings.protocols.clone(),
             headers: settings.headers.clone(),
+            compression: settings.compression,
         };
         let (handshake, bytes) = ClientHandshake::start(&request)?;
         let mut conn = Connection::client(handshake, bytes, settings.timeouts);
@@ -114,6 +121,7 @@ impl Session {
             timeouts: settings.timeouts,
             coalesce: settings.coalesce,
             last_read: None,
+            last_send: None,
         };
         session.advance_link(now);
         Ok(session)
@@ -130,6 +138,9 @@ impl Session {
             protocols: settings.protocols.clone(),
             headers: settings.headers.clone(),
             secure: io.is_tls(),
+            compression: settings
+                .compression
+                .then_some(settings.deflate.receive_window_bits),
         };
         let handshake = ServerHandshake::new(config)?;
         let mut conn = Connection::server(handshake, settings.timeouts, now);
@@ -142,6 +153,7 @@ impl Session {
             timeouts: settings.timeouts,
             coalesce: settings.coalesce,
             last_read: None,
+            last_send: None,
         })
     }
 
@@ -215,6 +227,14 @@ impl Session {
             transport.release_idle_memory();
             self.last_read = None;
         }
+        if self
+            .last_send
+            .is_some_and(|at| now.duration_since(at) >= IDLE_RELEASE_AFTER)
+        {
+            // Nothing sent for a while: the compressor (permessage-deflate) goes too.
+            self.conn.release_compressor();
+            self.last_send = None;
+        }
         self.shut_if_closed();
     }
 
@@ -242,6 +262,7 @@ impl Session {
             }
             result => result?,
         }
+        self.last_send = Some(Instant::now());
         if !self.coalesce || self.conn.queued_bytes() >= COALESCE_FLUSH_BYTES {
             self.flush_now();
         }
@@ -295,6 +316,7 @@ fn apply(conn: &mut Connection, settings: &Settings) {
     conn.set_inbound_limits(settings.inbound);
     conn.set_outbound_limits(settings.outbound);
     conn.set_heartbeat(settings.heartbeat);
+    conn.set_deflate_settings(settings.deflate);
 }
 
 /// Writes what the connection has queued; a transport error ends the connection.

@@ -12,6 +12,7 @@ use godot_websocket::core::state::{ReadyState, Role};
 
 use crate::alloc::live;
 use crate::big_limits;
+use crate::deflate::{add_header, RemoteDeflate};
 use crate::frames::{gen_stream, utf8_text};
 use crate::handshakes::{gen_request, gen_response, some_protocols};
 use crate::harness::Harness;
@@ -27,6 +28,8 @@ pub struct Plan {
     pub inbound: InboundLimits,
     pub outbound: OutboundLimits,
     pub heartbeat: Option<Duration>,
+    /// permessage-deflate offered (client) or accepted (server), and the remote uses it.
+    pub deflate: bool,
     pub notes: Vec<&'static str>,
 }
 
@@ -66,14 +69,20 @@ impl Case {
         } else {
             None
         };
+        let deflate = rng.one_in(3);
         let mut plan = Plan {
             role,
             clean,
             inbound,
             outbound,
             heartbeat,
+            deflate,
             notes: vec![],
         };
+        let mut remote_deflate = deflate.then(|| match role {
+            Role::Client => RemoteDeflate::server_answer(&mut rng),
+            Role::Server => RemoteDeflate::client_offer(&mut rng),
+        });
         let t0 = Instant::now();
         let timeouts = Timeouts::default();
 
@@ -90,10 +99,14 @@ impl Case {
                     } else {
                         vec![]
                     },
+                    compression: deflate,
                 };
                 let (hs, req) = ClientHandshake::start(&request).expect("our request is valid");
                 let conn = Connection::client(hs, req.clone(), timeouts);
-                let resp = gen_response(&mut rng, &req, &offered, clean);
+                let mut resp = gen_response(&mut rng, &req, &offered, clean);
+                if let Some(d) = &remote_deflate {
+                    add_header(&mut resp, &d.header);
+                }
                 (conn, req, resp)
             }
             Role::Server => {
@@ -111,15 +124,24 @@ impl Case {
                         vec![]
                     },
                     secure: rng.one_in(4),
+                    compression: deflate.then_some(15),
                 };
                 let hs = ServerHandshake::new(config).expect("our config is valid");
                 let conn = Connection::server(hs, timeouts, t0);
-                let req = gen_request(&mut rng, &offered, clean);
+                let mut req = gen_request(&mut rng, &offered, clean);
+                if let Some(d) = &remote_deflate {
+                    add_header(&mut req, &d.header);
+                }
                 (conn, Vec::new(), req)
             }
         };
         let remote_masks = role == Role::Server;
-        let stream = gen_stream(&mut rng, remote_masks, inbound.max_message);
+        let stream = gen_stream(
+            &mut rng,
+            remote_masks,
+            inbound.max_message,
+            remote_deflate.as_mut(),
+        );
         let mut frames = stream.frames;
         let mut pristine = clean;
         if !clean && rng.below(3) > 0 {
@@ -132,7 +154,7 @@ impl Case {
             f.encode(&mut input);
         }
         if !clean && rng.below(3) > 0 {
-            let other = gen_stream(&mut rng, !remote_masks, 100);
+            let other = gen_stream(&mut rng, !remote_masks, 100, None);
             let mut bytes = Vec::new();
             for f in other.frames.iter().take(4) {
                 f.encode(&mut bytes);
@@ -355,7 +377,17 @@ impl Case {
 
         // What we wrote.
         let out = std::mem::take(&mut h.sink.out);
-        check_output(role, &our_head, &out, &h, self.verbose);
+        let compressed = !conn.selected_extensions().is_empty();
+        if compressed && !plan.deflate {
+            fail("compression negotiated though neither side was set up for it".into());
+        }
+        if plan.deflate && pristine && h.opened_seen() && !compressed {
+            fail(format!(
+                "a valid permessage-deflate handshake left the connection uncompressed ({:?})",
+                remote_deflate.as_ref().map(|d| &d.header)
+            ));
+        }
+        check_output(role, &our_head, &out, &h, compressed, self.verbose);
 
         // Unmutated input: exactly what the model says.
         if pristine {

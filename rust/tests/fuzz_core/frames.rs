@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 
+use crate::deflate::RemoteDeflate;
 use crate::rng::Rng;
 
 /// How the length field is written.
@@ -116,7 +117,16 @@ pub struct Stream {
 }
 
 /// A valid frame stream from a remote in `remote_masks` mode.
-pub fn gen_stream(rng: &mut Rng, remote_masks: bool, max_message: usize) -> Stream {
+///
+/// With `deflate`, most data messages are compressed (RSV1 on the first frame, the fragments cut
+/// from the compressed bytes), and some are bombs: zeros that compress a thousandfold, larger
+/// than `max_message` once inflated.
+pub fn gen_stream(
+    rng: &mut Rng,
+    remote_masks: bool,
+    max_message: usize,
+    mut deflate: Option<&mut RemoteDeflate>,
+) -> Stream {
     let key = || remote_masks.then(rng_key);
     let mut frames = Vec::new();
     let mut expected = Vec::new();
@@ -142,15 +152,27 @@ pub fn gen_stream(rng: &mut Rng, remote_masks: bool, max_message: usize) -> Stre
         } else {
             rng.size()
         };
-        let data = if text {
+        let mut data = if text {
             utf8_text(rng, size)
         } else {
             rng.bytes(size)
         };
+        let compress = deflate.is_some() && !rng.one_in(4);
+        if compress && rng.one_in(8) && max_message < (8 << 20) {
+            // A bomb.
+            data = vec![0; (max_message + 1).max(rng.range(1, 4 << 20))];
+        }
+        // An empty message goes uncompressed (after another message, zlib's sync flush of no
+        // input writes nothing at all).
+        let compress = compress && !data.is_empty();
+        let wire = match deflate.as_deref_mut() {
+            Some(d) if compress => d.compress(&data),
+            _ => data.clone(),
+        };
         let pieces = if rng.one_in(3) { rng.range(2, 6) } else { 1 };
-        let mut cuts: Vec<usize> = (1..pieces).map(|_| rng.below(data.len() + 1)).collect();
+        let mut cuts: Vec<usize> = (1..pieces).map(|_| rng.below(wire.len() + 1)).collect();
         cuts.sort_unstable();
-        cuts.push(data.len());
+        cuts.push(wire.len());
         let mut from = 0;
         for (i, &to) in cuts.iter().enumerate() {
             let op = if i > 0 {
@@ -161,7 +183,11 @@ pub fn gen_stream(rng: &mut Rng, remote_masks: bool, max_message: usize) -> Stre
                 0x2
             };
             let last = i + 1 == cuts.len();
-            frames.push(Frame::new(op, last, data[from..to].to_vec(), key()));
+            let mut frame = Frame::new(op, last, wire[from..to].to_vec(), key());
+            if compress && i == 0 {
+                frame.rsv = 4; // RSV1
+            }
+            frames.push(frame);
             from = to;
             if !last && rng.one_in(3) {
                 // Pings and pongs may come between fragments.

@@ -224,7 +224,15 @@ impl Harness<'_> {
         let outbound = 2 * (queued + 16 * 1024);
         let slots = 128 * plan.inbound.max_packets.min(4096) as i64
             + 128 * plan.outbound.max_frames.min(4096) as i64;
-        let bound = 64 * 1024 + inbound + outbound + slots + 16 * 1024;
+        // A compressed connection adds its two contexts (zlib: 256 KiB to deflate with a 15-bit
+        // window and memory level 8, 32 KiB window to inflate, plus state) and one scratch
+        // buffer for the message being compressed.
+        let contexts = if plan.deflate {
+            512 * 1024 + 2 * (queued.min(80_000) + 1024)
+        } else {
+            0
+        };
+        let bound = 64 * 1024 + inbound + outbound + slots + 16 * 1024 + contexts;
         self.peak = self.peak.max(self.held);
         if self.held > bound {
             fail(format!(

@@ -26,6 +26,7 @@
 
 mod alloc;
 mod case;
+mod deflate;
 mod frames;
 mod handshakes;
 mod harness;

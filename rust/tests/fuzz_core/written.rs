@@ -19,11 +19,15 @@ pub struct Written {
     pub pongs: usize,
 }
 
-/// Decodes frames written by `role`; `Err` on anything a strict remote would refuse.
-pub fn decode_frames(role: Role, bytes: &[u8]) -> Result<Written, String> {
+/// Decodes frames written by `role`; `Err` on anything a strict remote would refuse. With
+/// `compressed` (permessage-deflate negotiated), a message whose first frame has RSV1 is
+/// inflated.
+pub fn decode_frames(role: Role, bytes: &[u8], compressed: bool) -> Result<Written, String> {
     let mut w = Written::default();
     let mut pos = 0;
     let mut partial: Option<(Vec<u8>, bool)> = None;
+    let mut partial_compressed = false;
+    let mut inflater = flate2::Decompress::new_with_window_bits(false, 15);
     while pos < bytes.len() {
         if w.close.is_some() {
             return Err(format!("{} bytes after our close frame", bytes.len() - pos));
@@ -66,11 +70,17 @@ pub fn decode_frames(role: Role, bytes: &[u8]) -> Result<Written, String> {
             key.copy_from_slice(&rest[at..at + 4]);
             at += 4;
         }
-        if b0 & 0x70 != 0 {
-            return Err("RSV bits set".into());
-        }
         let fin = b0 & 0x80 != 0;
         let opcode = b0 & 0xf;
+        let rsv1 = b0 & 0x40 != 0;
+        if b0 & 0x30 != 0 {
+            return Err("RSV2 or RSV3 set".into());
+        }
+        if rsv1 && !(compressed && matches!(opcode, 0x1 | 0x2)) {
+            return Err(format!(
+                "RSV1 on opcode {opcode:#x} (compression negotiated: {compressed})"
+            ));
+        }
         if ((rest.len() - at) as u64) < len {
             break;
         }
@@ -113,8 +123,13 @@ pub fn decode_frames(role: Role, bytes: &[u8]) -> Result<Written, String> {
                     return Err("new message inside a fragmented one".into());
                 }
                 partial = Some((payload, opcode == 0x1));
+                partial_compressed = rsv1;
                 if fin {
-                    w.messages.push(partial.take().unwrap());
+                    let mut m = partial.take().unwrap();
+                    if partial_compressed {
+                        m.0 = crate::deflate::inflate(&mut inflater, &m.0)?;
+                    }
+                    w.messages.push(m);
                 }
             }
             0x0 => {
@@ -123,7 +138,11 @@ pub fn decode_frames(role: Role, bytes: &[u8]) -> Result<Written, String> {
                 };
                 p.0.extend_from_slice(&payload);
                 if fin {
-                    w.messages.push(partial.take().unwrap());
+                    let mut m = partial.take().unwrap();
+                    if partial_compressed {
+                        m.0 = crate::deflate::inflate(&mut inflater, &m.0)?;
+                    }
+                    w.messages.push(m);
                 }
             }
             op => return Err(format!("reserved opcode {op:#x}")),
@@ -143,7 +162,14 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Checks the bytes our side wrote: the client's request or the server's answer, then a valid
 /// frame stream whose messages are a prefix of those the game sent.
-pub fn check_output(role: Role, our_head: &[u8], out: &[u8], h: &Harness, verbose: bool) {
+pub fn check_output(
+    role: Role,
+    our_head: &[u8],
+    out: &[u8],
+    h: &Harness,
+    compressed: bool,
+    verbose: bool,
+) {
     let frames_at = match role {
         Role::Client => {
             let n = our_head.len().min(out.len());
@@ -200,7 +226,7 @@ pub fn check_output(role: Role, our_head: &[u8], out: &[u8], h: &Harness, verbos
         },
     };
     if let Some(at) = frames_at {
-        let written = decode_frames(role, &out[at..])
+        let written = decode_frames(role, &out[at..], compressed)
             .unwrap_or_else(|e| fail(format!("we wrote an invalid frame stream: {e}")));
         if written.messages.len() > h.sent.len()
             || written.messages[..] != h.sent[..written.messages.len()]

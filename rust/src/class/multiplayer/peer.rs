@@ -81,6 +81,13 @@ pub struct WebSocketMultiplayerPeer {
     #[init(val = 3.0)]
     pub(super) handshake_timeout: f64,
 
+    /// Compress messages with permessage-deflate, as
+    /// [member RustWebSocketPeer.compression_enabled] describes; copied into every connection
+    /// this peer creates. Off by default (the engine's class cannot compress). Engine clients
+    /// never offer it, so they join a compressing server uncompressed.
+    #[var(usage_flags = [DEFAULT])]
+    pub(super) compression_enabled: bool,
+
     /// Off by default; when on, the client connection may use the proxy the environment names,
     /// as [member RustWebSocketPeer.proxy_from_environment] describes (copied into the
     /// [RustWebSocketPeer] that [method create_client] makes).

@@ -25,6 +25,7 @@ pub(super) struct Template {
     /// An accepted connection's deadline for its upgrade request: the multiplayer peer's
     /// `handshake_timeout`, which bounds the whole handshake (so it may exceed the default).
     pub accept_timeout: Duration,
+    pub compression: bool,
 }
 
 /// A new `RustWebSocketPeer` with the template's settings.
@@ -40,6 +41,7 @@ pub(super) fn create(t: &Template) -> Gd<WebSocketPeer> {
         p.proxies = t.proxies.clone();
         p.proxy_from_environment = t.proxies.from_environment;
         p.accept_timeout = Some(t.accept_timeout);
+        p.compression_enabled = t.compression;
     }
     ws
 }

@@ -132,6 +132,7 @@ impl WebSocketMultiplayerPeer {
                 ..self.proxies.clone()
             },
             accept_timeout: timeout_of(self.handshake_timeout),
+            compression: self.compression_enabled,
         }
     }
 

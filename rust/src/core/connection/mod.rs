@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
 use super::config::{InboundLimits, OutboundLimits, Timeouts};
+use super::deflate::{Agreement, DeflateSettings, Deflater, Inflater};
 use super::error::{Phase, WsError};
 use super::frame::{self, random_mask};
 use super::handshake::client::ClientHandshake;
@@ -25,6 +26,9 @@ use super::state::{ReadyState, Role};
 /// How long a remote we are failing (HTTP error answer, or a close frame after a protocol
 /// error) is given to read our last words and hang up.
 const LINGER: Duration = Duration::from_secs(1);
+
+/// The compression scratch buffer is kept between sends up to this capacity.
+const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// The upgrade still to be completed.
 #[derive(Debug)]
@@ -60,6 +64,15 @@ pub struct Connection {
     close_code: i32,
     close_reason: String,
     protocol: String,
+    /// permessage-deflate, when negotiated: our compressor (the inflater is in the reader).
+    deflate: Option<Deflater>,
+    /// The extensions in force, as the server's answer states them; kept after close, like
+    /// the protocol.
+    extensions: String,
+    deflate_settings: DeflateSettings,
+    /// Compressed payload of the message being sent, before it is framed (kept between sends,
+    /// released when idle).
+    scratch: Vec<u8>,
     /// Server side: the URL the client asked for.
     requested_url: String,
     cause: Option<WsError>,
@@ -109,6 +122,10 @@ impl Connection {
             close_code: -1,
             close_reason: String::new(),
             protocol: String::new(),
+            deflate: None,
+            extensions: String::new(),
+            deflate_settings: DeflateSettings::default(),
+            scratch: Vec::new(),
             requested_url: String::new(),
             cause: None,
             eof: false,
@@ -126,6 +143,11 @@ impl Connection {
     /// Outbound limits, used from the next send.
     pub fn set_outbound_limits(&mut self, limits: OutboundLimits) {
         self.outbound = limits;
+    }
+
+    /// How our compressor works if permessage-deflate is negotiated (before the handshake).
+    pub fn set_deflate_settings(&mut self, settings: DeflateSettings) {
+        self.deflate_settings = settings;
     }
 
     /// Heartbeat interval (`None`/zero = off), used from the next tick.
@@ -155,6 +177,19 @@ impl Connection {
 
     pub fn selected_protocol(&self) -> &str {
         &self.protocol
+    }
+
+    /// The extensions in force, as the server's answer states them ("" when none).
+    pub fn selected_extensions(&self) -> &str {
+        &self.extensions
+    }
+
+    /// Whether the deflate and inflate contexts exist (for memory tests).
+    pub fn deflate_contexts_allocated(&self) -> (bool, bool) {
+        match &self.deflate {
+            Some(d) => (d.is_allocated(), self.reader.inflater_allocated()),
+            None => (false, false),
+        }
     }
 
     /// Server side: `ws://` or `wss://` + the request's Host + its target, once it has arrived.
@@ -237,6 +272,20 @@ impl Connection {
         self.rx.release_if_empty();
         self.tx.shrink_if_empty();
         self.inbox.shrink_if_empty();
+        self.scratch = Vec::new();
+        self.reader.release_idle();
+        if let Some(d) = self.deflate.as_mut() {
+            d.release_idle();
+        }
+    }
+
+    /// Frees the compressor (the next message starts a fresh deflate context, which the remote
+    /// reads like any other). Call when nothing has been sent for a while: it is the larger half
+    /// of a compressed connection's memory.
+    pub fn release_compressor(&mut self) {
+        if let Some(d) = self.deflate.as_mut() {
+            d.release();
+        }
     }
 
     /// Writes queued bytes until `w` would block; then applies any state change that follows
@@ -293,7 +342,7 @@ impl Connection {
                 Ok(None) => false,
                 Ok(Some(accepted)) => {
                     self.rx.consume(accepted.head_len);
-                    self.open(accepted.protocol, now);
+                    self.open(accepted.protocol, accepted.deflate, now);
                     true
                 }
                 Err(e) => {
@@ -308,7 +357,7 @@ impl Connection {
                     self.requested_url = upgrade.requested_url;
                     // Frames we send from now on queue behind the 101 response.
                     self.tx.push_raw(upgrade.response);
-                    self.open(upgrade.protocol, now);
+                    self.open(upgrade.protocol, upgrade.deflate, now);
                     true
                 }
                 Err(refusal) => {
@@ -328,8 +377,14 @@ impl Connection {
         }
     }
 
-    fn open(&mut self, protocol: String, now: Instant) {
+    fn open(&mut self, protocol: String, deflate: Option<Agreement>, now: Instant) {
         self.handshake = None;
+        if let Some(agreement) = deflate {
+            let (ours, theirs) = agreement.directions(self.role == Role::Server);
+            self.reader.set_inflater(Inflater::new(theirs));
+            self.deflate = Some(Deflater::new(ours, self.deflate_settings));
+            self.extensions = agreement.to_string();
+        }
         self.state = ReadyState::Open;
         self.protocol = protocol;
         self.inbound = self.inbound_next;
@@ -440,8 +495,22 @@ impl Connection {
             }
         }
         let opcode = OpCode::Data(if text { Data::Text } else { Data::Binary });
+        let mask = self.mask();
         let mut bytes = self.tx.take_buffer();
-        frame::encode(&mut bytes, opcode, payload, self.mask());
+        match self.deflate.as_mut() {
+            // An empty message stays as it is (RFC 7692 section 6 lets any message go
+            // uncompressed); compressed it would be one byte longer.
+            Some(d) if !payload.is_empty() && d.active() => {
+                self.scratch.clear();
+                d.compress(payload, &mut self.scratch);
+                frame::encode_with_rsv1(&mut bytes, opcode, &self.scratch, mask, true);
+                if self.scratch.capacity() > SCRATCH_KEEP {
+                    self.scratch = Vec::new();
+                }
+            }
+            _ => frame::encode(&mut bytes, opcode, payload, mask),
+        }
+        // The limits and buffered amount count the game's bytes, compressed or not.
         self.tx.push_data(bytes, payload.len());
         Ok(())
     }
@@ -487,6 +556,9 @@ impl Connection {
         self.state = ReadyState::Closed;
         // A message being assembled is dropped with its buffer.
         self.reader = MessageReader::new(self.role, self.inbound.max_message);
+        // The compression contexts go with the connection.
+        self.deflate = None;
+        self.scratch = Vec::new();
         self.handshake = None;
         self.deadline = None;
         self.tx.clear();

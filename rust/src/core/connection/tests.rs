@@ -561,6 +561,7 @@ fn client_conn(protocols: &[&str], now: Instant) -> Connection {
         resource: "/room".into(),
         protocols: protocols.iter().map(|s| s.to_string()).collect(),
         headers: vec![],
+        compression: false,
     };
     let (hs, bytes) = ClientHandshake::start(&request).unwrap();
     let mut c = Connection::client(hs, bytes, Timeouts::default());
@@ -709,4 +710,198 @@ fn a_closed_connection_drops_the_message_it_was_assembling() {
     h.pump();
     assert_eq!(h.conn.state(), ReadyState::Closed);
     assert!(format!("{:?}", h.conn.reader).contains("message: None"));
+}
+
+/// Client and server connections with compression as given, opened.
+fn deflate_pair(
+    client_offers: bool,
+    server_accepts: bool,
+    now: Instant,
+) -> (Connection, Connection) {
+    use crate::core::handshake::server::{ServerConfig, ServerHandshake};
+    let request = ClientRequest {
+        host_header: "h".into(),
+        resource: "/".into(),
+        compression: client_offers,
+        ..Default::default()
+    };
+    let (hs, bytes) = ClientHandshake::start(&request).unwrap();
+    let mut client = Connection::client(hs, bytes, Timeouts::default());
+    client.transport_ready(now);
+    let config = ServerConfig {
+        compression: server_accepts.then_some(15),
+        ..Default::default()
+    };
+    let mut server = Connection::server(
+        ServerHandshake::new(config).unwrap(),
+        Timeouts::default(),
+        now,
+    );
+    exchange(&mut client, &mut server, now);
+    assert_eq!(
+        (client.state(), server.state()),
+        (ReadyState::Open, ReadyState::Open)
+    );
+    (client, server)
+}
+
+/// What `from` writes for one queued message.
+fn wire_of(from: &mut Connection) -> Vec<u8> {
+    let mut pipe = Pipe::default();
+    from.write_to(&mut pipe).unwrap();
+    pipe.data
+}
+
+fn deliver(to: &mut Connection, bytes: Vec<u8>, now: Instant) {
+    let mut pipe = Pipe::default();
+    pipe.data = bytes;
+    while to.wants_read() && to.read_from(&mut pipe).is_ok_and(|n| n > 0) {
+        to.process(now);
+    }
+}
+
+#[test]
+fn compressed_messages_both_ways_are_smaller_on_the_wire_and_counted_uncompressed() {
+    let now = Instant::now();
+    let (mut client, mut server) = deflate_pair(true, true, now);
+    assert_eq!(client.selected_extensions(), "permessage-deflate");
+    assert_eq!(server.selected_extensions(), "permessage-deflate");
+    assert_eq!(
+        client.deflate_contexts_allocated(),
+        (false, false),
+        "none before a message"
+    );
+    let state = "{\"tick\":1,\"players\":[{\"id\":7,\"pos\":[1.5,2.5],\"hp\":100}]}".repeat(20);
+    for round in 0..3 {
+        client.send(state.as_bytes(), true).unwrap();
+        assert_eq!(
+            client.buffered_amount(),
+            state.len(),
+            "the game's bytes are counted"
+        );
+        let wire = wire_of(&mut client);
+        assert_eq!(wire[0], 0xc1, "FIN + RSV1 + text");
+        assert!(
+            wire.len() < state.len() / 4,
+            "round {round}: {} bytes",
+            wire.len()
+        );
+        deliver(&mut server, wire, now);
+        let p = server.pop_packet().unwrap();
+        assert_eq!((p.data.as_slice(), p.text), (state.as_bytes(), true));
+        server.send(&p.data, false).unwrap();
+        let wire = wire_of(&mut server);
+        assert_eq!(wire[0], 0xc2);
+        deliver(&mut client, wire, now);
+        assert_eq!(client.pop_packet().unwrap().data, state.as_bytes());
+    }
+    assert_eq!(client.deflate_contexts_allocated(), (true, true));
+    // Context takeover: the context is the state, so idle release keeps it.
+    client.release_idle_memory();
+    assert_eq!(client.deflate_contexts_allocated(), (true, true));
+    // Empty messages go uncompressed; pings never are.
+    client.send(b"", false).unwrap();
+    assert_eq!(wire_of(&mut client)[0], 0x82);
+    server.close(1000, "", now).unwrap();
+    exchange(&mut client, &mut server, now);
+    assert_eq!(
+        (client.state(), server.state()),
+        (ReadyState::Closed, ReadyState::Closed)
+    );
+    assert_eq!(
+        client.deflate_contexts_allocated(),
+        (false, false),
+        "freed at close"
+    );
+    assert_eq!(
+        client.selected_extensions(),
+        "permessage-deflate",
+        "kept after close"
+    );
+}
+
+#[test]
+fn compression_needs_both_sides_and_never_changes_an_uncompressed_connection() {
+    let now = Instant::now();
+    for (offer, accept) in [(true, false), (false, true), (false, false)] {
+        let (mut client, mut server) = deflate_pair(offer, accept, now);
+        assert_eq!(
+            (client.selected_extensions(), server.selected_extensions()),
+            ("", "")
+        );
+        client.send(b"hello", true).unwrap();
+        let wire = wire_of(&mut client);
+        assert_eq!(wire[0], 0x81);
+        deliver(&mut server, wire, now);
+        assert_eq!(server.pop_packet().unwrap().data, b"hello");
+        // RSV1 on a connection without the extension: 1002.
+        let mut frame = raw_frame(0x1, true, b"x", None);
+        frame[0] |= 0x40;
+        deliver(&mut client, frame, now);
+        assert_eq!(client.state(), ReadyState::Closing);
+        assert!(
+            matches!(client.cause(), Some(WsError::Protocol { code: 1002, detail }) if detail.contains("RSV1")),
+            "{:?}",
+            client.cause()
+        );
+    }
+}
+
+#[test]
+fn a_compression_bomb_or_corrupt_stream_closes_the_connection_with_a_reason() {
+    let now = Instant::now();
+    let (mut client, mut server) = deflate_pair(true, true, now);
+    // 16 MiB of zeros, about 16 KiB on the wire, to a client whose limit is 65535.
+    let bomb = vec![0u8; 16 << 20];
+    server.set_outbound_limits(OutboundLimits {
+        max_bytes: None,
+        max_frames: 10,
+    });
+    server.send(&bomb, false).unwrap();
+    let wire = wire_of(&mut server);
+    assert!(wire.len() < 64 * 1024, "{}", wire.len());
+    deliver(&mut client, wire, now);
+    assert!(
+        matches!(
+            client.cause(),
+            Some(WsError::MessageTooBig { limit: 65535, .. })
+        ),
+        "{:?}",
+        client.cause()
+    );
+    assert_eq!(client.close_code(), 1009);
+    let (mut client, _server) = deflate_pair(true, true, now);
+    let mut frame = raw_frame(0x2, true, &[0xff, 0xff, 0xff], None);
+    frame[0] |= 0x40;
+    deliver(&mut client, frame, now);
+    assert_eq!(client.close_code(), 1007);
+    assert!(
+        client
+            .cause()
+            .is_some_and(|c| c.to_string().contains("corrupt permessage-deflate data")),
+        "{:?}",
+        client.cause()
+    );
+}
+
+#[test]
+fn the_compressor_can_be_released_between_messages_and_the_remote_still_reads_them() {
+    let now = Instant::now();
+    let (mut client, mut server) = deflate_pair(true, true, now);
+    let text = b"{\"state\":[1,2,3,4,5,6,7,8,9]} {\"state\":[1,2,3,4,5,6,7,8,9]}";
+    let mut sizes = Vec::new();
+    for release in [false, false, true, false] {
+        if release {
+            client.release_compressor();
+            assert_eq!(client.deflate_contexts_allocated(), (false, false));
+        }
+        client.send(text, true).unwrap();
+        let wire = wire_of(&mut client);
+        sizes.push(wire.len());
+        deliver(&mut server, wire, now);
+        assert_eq!(server.pop_packet().unwrap().data, text);
+    }
+    // A fresh context costs the history: the message after the release is as long as the first.
+    assert_eq!(sizes[2], sizes[0]);
+    assert!(sizes[1] < sizes[0] && sizes[3] < sizes[0], "{sizes:?}");
 }

@@ -4,7 +4,8 @@ use tungstenite::handshake::client::{generate_key, Response};
 use tungstenite::handshake::derive_accept_key;
 use tungstenite::handshake::machine::TryParse;
 
-use super::{check_header_line, has_token, header, MAX_HEAD_BYTES};
+use super::{check_header_line, clip, has_token, header, MAX_HEAD_BYTES};
+use crate::core::deflate::params::{self, Agreement};
 use crate::core::error::WsError;
 
 /// What the request says, besides the key.
@@ -18,6 +19,8 @@ pub struct ClientRequest {
     pub protocols: Vec<String>,
     /// Extra header lines, `"Name: value"`, sent as given.
     pub headers: Vec<String>,
+    /// Offer permessage-deflate ([`params::CLIENT_OFFER`]).
+    pub compression: bool,
 }
 
 /// A client handshake waiting for its response.
@@ -25,6 +28,7 @@ pub struct ClientRequest {
 pub struct ClientHandshake {
     key: String,
     protocols: Vec<String>,
+    compression: bool,
 }
 
 /// A successful upgrade.
@@ -34,6 +38,8 @@ pub struct Accepted {
     pub protocol: String,
     /// Bytes of the input the response head used; the rest are frames.
     pub head_len: usize,
+    /// permessage-deflate as the server accepted it.
+    pub deflate: Option<Agreement>,
 }
 
 impl ClientHandshake {
@@ -69,17 +75,28 @@ impl ClientHandshake {
                 protocols.join(",")
             ));
         }
+        if request.compression {
+            text.push_str(&format!(
+                "Sec-WebSocket-Extensions: {}\r\n",
+                params::CLIENT_OFFER
+            ));
+        }
         for line in &request.headers {
             text.push_str(line);
             text.push_str("\r\n");
         }
         text.push_str("\r\n");
-        Ok((ClientHandshake { key, protocols }, text.into_bytes()))
+        let handshake = ClientHandshake {
+            key,
+            protocols,
+            compression: request.compression,
+        };
+        Ok((handshake, text.into_bytes()))
     }
 
     /// Looks for a complete response head at the start of `input`. `Ok(None)` means "not yet".
     pub fn read_response(&self, input: &[u8]) -> Result<Option<Accepted>, WsError> {
-        let fail = |why: String| WsError::Handshake(why);
+        let fail = |why: String| WsError::Handshake(clip(why));
         let parsed = Response::try_parse(&input[..input.len().min(MAX_HEAD_BYTES)])
             .map_err(|e| fail(format!("malformed HTTP response: {e}")))?;
         let Some((head_len, response)) = parsed else {
@@ -143,7 +160,17 @@ impl ClientHandshake {
                 ))
             }
         };
-        Ok(Some(Accepted { protocol, head_len }))
+        let deflate = match header(headers, "sec-websocket-extensions") {
+            Some(v) if !v.trim().is_empty() => {
+                Some(params::check_answer(&v, self.compression).map_err(fail)?)
+            }
+            _ => None,
+        };
+        Ok(Some(Accepted {
+            protocol,
+            head_len,
+            deflate,
+        }))
     }
 }
 
@@ -157,6 +184,7 @@ mod tests {
             resource: "/chat?x=1".into(),
             protocols: protocols.iter().map(|s| s.to_string()).collect(),
             headers: vec!["X-Token: abc".into()],
+            compression: false,
         }
     }
 
@@ -201,7 +229,8 @@ mod tests {
             hs.read_response(&input).unwrap(),
             Some(Accepted {
                 protocol: "b".into(),
-                head_len: head
+                head_len: head,
+                deflate: None,
             })
         );
     }
@@ -282,5 +311,38 @@ mod tests {
             ClientHandshake::start(&request(&["a b"])),
             Err(WsError::InvalidArgument(_))
         ));
+    }
+
+    #[test]
+    fn offers_permessage_deflate_and_reads_the_agreement() {
+        let mut r = request(&[]);
+        r.compression = true;
+        let (hs, req) = ClientHandshake::start(&r).unwrap();
+        let text = String::from_utf8(req.clone()).unwrap();
+        assert!(text.contains(
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+        ));
+        let resp = response_for(
+            &req,
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n",
+        );
+        let accepted = hs.read_response(&resp).unwrap().unwrap();
+        assert_eq!(
+            accepted.deflate.unwrap().to_string(),
+            "permessage-deflate; client_max_window_bits=9"
+        );
+        // Declined: no header, no compression.
+        let plain = hs.read_response(&response_for(&req, "")).unwrap().unwrap();
+        assert_eq!(plain.deflate, None);
+        // Not offered: the answer fails the handshake, with the reason.
+        let (hs, req) = ClientHandshake::start(&request(&[])).unwrap();
+        assert!(!String::from_utf8(req.clone())
+            .unwrap()
+            .contains("Extensions"));
+        let resp = response_for(&req, "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+        match hs.read_response(&resp) {
+            Err(WsError::Handshake(m)) => assert!(m.contains("none was offered"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -39,6 +39,24 @@ fn list(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// Most bytes of a handshake failure's message: it quotes header values, which the remote
+/// chooses, and the message outlives the connection (`get_error_message`).
+const MAX_REASON: usize = 300;
+
+/// `why`, cut to [`MAX_REASON`] bytes at a character boundary.
+fn clip(mut why: String) -> String {
+    if why.len() > MAX_REASON {
+        let mut at = MAX_REASON;
+        while !why.is_char_boundary(at) {
+            at -= 1;
+        }
+        why.truncate(at);
+        why.push_str("...");
+        why.shrink_to_fit();
+    }
+    why
+}
+
 /// Checks one user-supplied header line (`"Name: value"`): it must have a valid name and no line
 /// breaks, which would let a value inject its own headers.
 pub fn check_header_line(line: &str) -> Result<(), String> {
@@ -67,6 +85,17 @@ mod tests {
         assert!(check_header_line("no colon").is_err());
         assert!(check_header_line("Bad Name: x").is_err());
         assert!(check_header_line(": x").is_err());
+    }
+
+    #[test]
+    fn long_reasons_are_clipped_at_a_character_boundary() {
+        assert_eq!(clip("short".into()), "short");
+        let long = clip("é".repeat(400));
+        assert!(
+            long.len() <= MAX_REASON + 3 && long.ends_with("..."),
+            "{}",
+            long.len()
+        );
     }
 
     #[test]

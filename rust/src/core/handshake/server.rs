@@ -5,7 +5,8 @@ use tungstenite::handshake::derive_accept_key;
 use tungstenite::handshake::machine::TryParse;
 use tungstenite::handshake::server::Request;
 
-use super::{check_header_line, has_token, header, list, MAX_HEAD_BYTES};
+use super::{check_header_line, clip, has_token, header, list, MAX_HEAD_BYTES};
+use crate::core::deflate::params::{self, Agreement};
 use crate::core::error::WsError;
 
 /// What the server answers with.
@@ -17,6 +18,9 @@ pub struct ServerConfig {
     pub headers: Vec<String>,
     /// Whether the stream is TLS (for the requested URL's scheme).
     pub secure: bool,
+    /// Accept permessage-deflate offers, asking the client for this window (9..=15) where its
+    /// offer allows; `None` declines every offer.
+    pub compression: Option<u8>,
 }
 
 /// A server handshake waiting for the client's request.
@@ -34,6 +38,8 @@ pub struct Upgrade {
     pub requested_url: String,
     /// Bytes of the input the request head used; the rest are frames.
     pub head_len: usize,
+    /// permessage-deflate as we accepted it.
+    pub deflate: Option<Agreement>,
 }
 
 /// The request was refused: send `response` (an HTTP error), then close.
@@ -107,14 +113,22 @@ impl ServerHandshake {
             .map(|v| list(&v))
             .unwrap_or_default();
         let protocol = self.select_protocol(&offered)?;
+        let deflate = match (
+            self.config.compression,
+            header(headers, "sec-websocket-extensions"),
+        ) {
+            (Some(bits), Some(offers)) => params::accept_offer(&offers, bits),
+            _ => None,
+        };
         let host = header(headers, "host").unwrap_or_default();
         let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let scheme = if self.config.secure { "wss" } else { "ws" };
         Ok(Some(Upgrade {
-            response: self.response(key.trim(), &protocol),
+            response: self.response(key.trim(), &protocol, deflate.as_ref()),
             protocol,
             requested_url: format!("{scheme}://{host}{target}"),
             head_len,
+            deflate,
         }))
     }
 
@@ -138,13 +152,16 @@ impl ServerHandshake {
         Err(refuse(400, &[], why))
     }
 
-    fn response(&self, key: &str, protocol: &str) -> Vec<u8> {
+    fn response(&self, key: &str, protocol: &str, deflate: Option<&Agreement>) -> Vec<u8> {
         let mut text = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
             derive_accept_key(key.as_bytes())
         );
         if !protocol.is_empty() {
             text.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
+        }
+        if let Some(agreement) = deflate {
+            text.push_str(&format!("Sec-WebSocket-Extensions: {agreement}\r\n"));
         }
         for line in &self.config.headers {
             text.push_str(line);
@@ -163,6 +180,7 @@ fn valid_key(key: &str) -> bool {
 }
 
 fn refuse(status: u16, extra: &[&str], why: String) -> Refusal {
+    let why = clip(why);
     let reason = match status {
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
@@ -200,6 +218,7 @@ mod tests {
             protocols: protocols.iter().map(|s| s.to_string()).collect(),
             headers: vec!["X-Server: test".into()],
             secure: false,
+            compression: None,
         })
         .unwrap()
     }
@@ -309,5 +328,40 @@ mod tests {
             ServerHandshake::new(bad),
             Err(WsError::InvalidHeader(_))
         ));
+    }
+
+    #[test]
+    fn answers_a_permessage_deflate_offer_only_when_enabled() {
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, \
+                     permessage-deflate\r\n";
+        let up = server(&[])
+            .read_request(request(offer).as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(up.deflate, None);
+        assert!(!String::from_utf8(up.response)
+            .unwrap()
+            .contains("Extensions"));
+        let on = ServerHandshake::new(ServerConfig {
+            compression: Some(15),
+            ..Default::default()
+        })
+        .unwrap();
+        let up = on.read_request(request(offer).as_bytes()).unwrap().unwrap();
+        assert_eq!(up.deflate, Some(Agreement::default()));
+        assert!(String::from_utf8(up.response)
+            .unwrap()
+            .contains("\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"));
+        // Nothing we can honour: the connection goes on uncompressed.
+        let up = on
+            .read_request(
+                request(
+                    "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8\r\n",
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(up.deflate, None);
     }
 }
