@@ -184,6 +184,9 @@ impl MessageReader {
         let outcome = self.read_at(input, &mut pos);
         if let Err(e) = &outcome {
             self.failed = Some(e.clone());
+            // Nothing more will be added to them: free the memory now, not at close.
+            self.message = None;
+            self.inflater = None;
         }
         (pos, outcome)
     }
@@ -289,6 +292,7 @@ impl MessageReader {
         if header.rsv2 || header.rsv3 {
             return Err(violation("RSV2 or RSV3 set, but no extension defines them"));
         }
+
         if header.rsv1 {
             if self.inflater.is_none() {
                 return Err(violation(
@@ -498,6 +502,31 @@ mod tests {
 
     fn client() -> MessageReader {
         MessageReader::new(Role::Client, 1 << 20)
+    }
+
+    #[test]
+    fn reserved_opcodes_fail_at_their_header() {
+        for opcode in [0x3, 0x7, 0xb, 0xf] {
+            let mut r = client();
+            // Only the header of a frame announcing 10 bytes: it fails before they arrive (the
+            // header codec refuses the opcode), so no payload is taken in or inflated.
+            let mut bytes = vec![0xc0 | opcode, 10];
+            let (_, outcome) = r.read(&mut bytes);
+            assert!(
+                matches!(&outcome, Err(ReadError::Protocol { code: 1002, detail }) if detail.contains("opcode")),
+                "opcode {opcode:#x}: {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_frees_the_message_in_progress() {
+        let mut r = MessageReader::new(Role::Client, 10);
+        let mut bytes = raw_frame(0x2, false, b"12345678", None);
+        bytes.extend(raw_frame(0x0, false, b"12345678", None));
+        let (_, outcome) = r.read(&mut bytes);
+        assert!(matches!(outcome, Err(ReadError::TooBig { .. })));
+        assert!(r.message.is_none());
     }
 
     #[test]
